@@ -1,0 +1,110 @@
+/* inode.h: the table of inodes the kernel knows, keyed by (st_dev, st_ino).
+ *
+ * Every name of a hard-linked file maps to one record, hence to one kernel
+ * inode. A record does not hold a descriptor for its whole life: it keeps
+ * one (parent, name) by which it can be reopened, and an O_PATH descriptor
+ * that lives in a bounded LRU cache. Records whose name went away while the
+ * kernel still knows them (unlinked but open, renamed over) keep their
+ * descriptor until the kernel forgets them. No FUSE types here.
+ *
+ * Locking: one mutex per table protects the hash, the LRU, and every field
+ * of every record. It is a leaf lock: nothing that may block on the mount
+ * is done while it is held (only openat/fstat on the source). */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+typedef struct LfsInode LfsInode;
+typedef struct LfsInodeTable LfsInodeTable;
+
+/* root_fd: O_PATH descriptor of SOURCE, owned by the table afterwards.
+ * max_fds: descriptors the cache may keep (pinned ones come on top). */
+LfsInodeTable *lfs_itab_new(int root_fd, size_t max_fds, int *err);
+void lfs_itab_free(LfsInodeTable *t);
+
+/* The directory that is our mountpoint, seen from below (opened before the
+ * mount): whenever (parent dev/ino, name) names it, mp_fd is used instead
+ * of walking into our own mount. Takes ownership of mp_fd. */
+void lfs_itab_set_guard(LfsInodeTable *t, int mp_fd, dev_t parent_dev, ino_t parent_ino,
+                        const char *name);
+
+LfsInode *lfs_itab_root(LfsInodeTable *t);
+uint64_t lfs_inode_nodeid(LfsInodeTable *t, LfsInode *i);
+LfsInode *lfs_itab_get(LfsInodeTable *t, uint64_t nodeid);
+mode_t lfs_inode_type(const LfsInode *i);
+dev_t lfs_itab_root_dev(const LfsInodeTable *t);
+
+/* st_ino shown for a source (dev, ino): the source's own on the source's
+ * filesystem, a number unique in the view otherwise. */
+uint64_t lfs_itab_vino(LfsInodeTable *t, dev_t dev, ino_t ino);
+
+/* A pinned O_PATH descriptor for i (opened again if it was evicted). Every
+ * successful get must be followed by one put. Returns 0 or positive errno. */
+int lfs_inode_fd_get(LfsInodeTable *t, LfsInode *i, int *fd);
+void lfs_inode_fd_put(LfsInodeTable *t, LfsInode *i);
+
+/* fstatat/openat of name in parent, never following a final symlink and
+ * never entering our own mount. */
+int lfs_itab_statat(LfsInodeTable *t, LfsInode *parent, const char *name, struct stat *st);
+int lfs_itab_openat(LfsInodeTable *t, LfsInode *parent, const char *name, int flags,
+                    int *fd);
+/* Whether (parent, name) is the guarded mountpoint. */
+gboolean lfs_itab_is_guarded(LfsInodeTable *t, LfsInode *parent, const char *name);
+
+/* The record for st found as (parent, name), created if new, with its
+ * lookup count raised by one. fd, if >= 0, is an O_PATH descriptor of the
+ * entry that the table may take (set to -1 then). */
+LfsInode *lfs_itab_found(LfsInodeTable *t, LfsInode *parent, const char *name,
+                         const struct stat *st, int *fd);
+void lfs_itab_forget(LfsInodeTable *t, uint64_t nodeid, uint64_t nlookup);
+
+/* Namespace bookkeeping. Call before removing (parent, name) or renaming
+ * over it: if a record is known by that name, it gets a descriptor of its
+ * own so that open descriptors and other names keep working. */
+void lfs_itab_before_remove(LfsInodeTable *t, LfsInode *parent, const char *name);
+/* After a successful rename (flags as renameat2). */
+void lfs_itab_renamed(LfsInodeTable *t, LfsInode *oldparent, const char *oldname,
+                      LfsInode *newparent, const char *newname, unsigned flags);
+
+typedef struct {
+  guint inodes;
+  guint cached_fds;
+  guint kept_fds;
+} LfsItabStats;
+void lfs_itab_stats(LfsInodeTable *t, LfsItabStats *out);
+
+void lfs_inode_devino(const LfsInode *i, dev_t *dev, ino_t *ino);
+
+/* A pinned descriptor as a scoped value:
+ *   g_auto(LfsPin) pin = LFS_PIN_INIT;
+ *   int err = lfs_pin(t, i, &pin);   ... pin.fd ...
+ */
+typedef struct {
+  LfsInodeTable *t;
+  LfsInode *i;
+  int fd;
+} LfsPin;
+#define LFS_PIN_INIT {NULL, NULL, -1}
+
+static inline int
+lfs_pin(LfsInodeTable *t, LfsInode *i, LfsPin *pin)
+{
+  int err = lfs_inode_fd_get(t, i, &pin->fd);
+  if (err == 0) {
+    pin->t = t;
+    pin->i = i;
+  }
+  return err;
+}
+
+static inline void
+lfs_unpin(LfsPin *pin)
+{
+  if (pin->i != NULL)
+    lfs_inode_fd_put(pin->t, pin->i);
+  pin->i = NULL;
+  pin->fd = -1;
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(LfsPin, lfs_unpin)

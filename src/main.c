@@ -1,0 +1,352 @@
+/* main.c: command line, checks before mounting, and the session. */
+#include "config.h"
+#include "lfs.h"
+
+#include "fdutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+  char *source;
+  char *mountpoint;
+  char *cache;
+  char *links;
+  char *links_name;
+  int watch;
+  gboolean allow_other;
+  gboolean help;
+  gboolean version;
+  int extra_args;
+} LfsCmdline;
+
+enum { KEY_HELP, KEY_VERSION, KEY_ALLOW_OTHER };
+
+static const struct fuse_opt lfs_fuse_opts[] = {
+  {"cache=%s", offsetof(LfsCmdline, cache), 0},
+  {"links=%s", offsetof(LfsCmdline, links), 0},
+  {"links_name=%s", offsetof(LfsCmdline, links_name), 0},
+  {"watch", offsetof(LfsCmdline, watch), 1},
+  FUSE_OPT_KEY("-h", KEY_HELP),
+  FUSE_OPT_KEY("--help", KEY_HELP),
+  FUSE_OPT_KEY("-V", KEY_VERSION),
+  FUSE_OPT_KEY("--version", KEY_VERSION),
+  FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+  FUSE_OPT_END,
+};
+
+static int
+opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+  LfsCmdline *cl = data;
+  switch (key) {
+  case KEY_HELP:
+    cl->help = TRUE;
+    return 0;
+  case KEY_VERSION:
+    cl->version = TRUE;
+    return 0;
+  case KEY_ALLOW_OTHER:
+    cl->allow_other = TRUE;
+    return 1;
+  case FUSE_OPT_KEY_NONOPT:
+    if (cl->source == NULL) {
+      cl->source = g_strdup(arg);
+      return 0;
+    }
+    if (cl->mountpoint == NULL) {
+      cl->mountpoint = g_strdup(arg);
+      return 1;
+    }
+    cl->extra_args++;
+    return 0;
+  default:
+    return 1;
+  }
+}
+
+static void
+usage(FILE *out, const char *prog)
+{
+  fprintf(out,
+          "usage: %s [options] SOURCE MOUNTPOINT\n"
+          "Mount SOURCE at MOUNTPOINT as a passthrough view with a read-only\n"
+          ".links directory in every directory (hard-link siblings, dangling symlinks).\n"
+          "Unmount with: fusermount3 -u MOUNTPOINT\n"
+          "\n"
+          "options:\n"
+          "  -h, --help             print this help and exit\n"
+          "  -V, --version          print the version and exit\n"
+          "  -f                     stay in the foreground\n"
+          "  -d, -o debug           print every request (implies -f)\n"
+          "  -s                     single-threaded\n"
+          "  -o cache=MODE          never|auto|always: kernel caching of entries and\n"
+          "                         attributes (auto: 1 s; default auto)\n"
+          "  -o links_name=NAME     name of the virtual directory (default .links)\n"
+          "  -o links=MODE          visible|root|hidden: where readdir lists it\n"
+          "                         (default visible; cd NAME works in every mode)\n"
+          "  -o watch               follow changes made directly in SOURCE\n"
+          "  -o allow_other         let other users in (default_permissions always on)\n"
+          "  -o ro                  read-only view\n"
+          "  -o OPT[,OPT...]        other FUSE mount options (see mount.fuse3(8))\n"
+          "\n"
+          "Signals: SIGHUP rescans SOURCE; SIGINT and SIGTERM unmount and exit.\n",
+          prog);
+}
+
+static gboolean
+check_dir(const char *what, const char *path)
+{
+  struct stat st;
+  if (stat(path, &st) < 0) {
+    fprintf(stderr, "linkfs: %s '%s': %s\n", what, path, g_strerror(errno));
+    return FALSE;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "linkfs: %s '%s': %s\n", what, path, g_strerror(ENOTDIR));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Whether path is already the mountpoint of a linkfs view. */
+static gboolean
+is_linkfs_mount(const char *path)
+{
+  g_autofree char *real = realpath(path, NULL);
+  g_autofree char *info = NULL;
+  if (real == NULL || !g_file_get_contents("/proc/self/mountinfo", &info, NULL, NULL))
+    return FALSE;
+  g_auto(GStrv) lines = g_strsplit(info, "\n", -1);
+  for (char **l = lines; *l != NULL; l++) {
+    g_auto(GStrv) f = g_strsplit(*l, " ", -1);
+    if (g_strv_length(f) < 10)
+      continue;
+    const char *sep = strstr(*l, " - ");
+    g_autofree char *mnt = g_strcompress(f[4]); /* octal escapes like \040 */
+    if (sep != NULL && strcmp(mnt, real) == 0 && g_str_has_prefix(sep + 3, "fuse.linkfs "))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static gboolean
+check_fuse_device(void)
+{
+  struct stat st;
+  if (stat("/dev/fuse", &st) < 0 || !S_ISCHR(st.st_mode)) {
+    fprintf(stderr, "linkfs: /dev/fuse: %s (is the fuse module loaded?)\n",
+            g_strerror(errno ? errno : ENODEV));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+apply_options(const LfsCmdline *cl, LfsOptions *o)
+{
+  g_autoptr(GError) error = NULL;
+  if ((cl->cache != NULL && !lfs_parse_cache_mode(cl->cache, &o->cache, &error)) ||
+      (cl->links != NULL && !lfs_parse_links_mode(cl->links, &o->links, &error)) ||
+      (cl->links_name != NULL && !lfs_validate_links_name(cl->links_name, &error))) {
+    fprintf(stderr, "linkfs: %s\n", error->message);
+    return FALSE;
+  }
+  if (cl->links_name != NULL) {
+    g_free(o->links_name);
+    o->links_name = g_strdup(cl->links_name);
+  }
+  o->watch = cl->watch != 0;
+  return TRUE;
+}
+
+/* Remember the directory under the mountpoint, for a MOUNTPOINT inside SOURCE. */
+static void
+guard_mountpoint(LfsInodeTable *t, const char *mountpoint)
+{
+  g_autofree char *real = realpath(mountpoint, NULL);
+  lfs_autofd mp = open(mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  lfs_autofd parent = mp >= 0 ? openat(mp, "..", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  struct stat pst;
+  if (real == NULL || parent < 0 || fstat(parent, &pst) < 0)
+    return;
+  g_autofree char *name = g_path_get_basename(real);
+  lfs_itab_set_guard(t, lfs_steal_fd(&mp), pst.st_dev, pst.st_ino, name);
+}
+
+static size_t
+descriptor_budget(void)
+{
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rlim_t n = rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur;
+  /* Half for cached O_PATH descriptors; the rest for open files and dirs. */
+  return n > 80 ? (size_t)(n - 64) / 2 : 8;
+}
+
+static void
+lfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+  if (conn->capable & FUSE_CAP_FLOCK_LOCKS)
+    conn->want |= FUSE_CAP_FLOCK_LOCKS;
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+    conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
+  if (conn->capable & FUSE_CAP_SPLICE_READ)
+    conn->want |= FUSE_CAP_SPLICE_READ;
+  conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+}
+
+static int
+run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
+{
+  struct fuse_lowlevel_ops ops = {.init = lfs_init};
+  lfs_passthrough_ops(&ops);
+  lfs_dirops_ops(&ops);
+  lfs_fileops_ops(&ops);
+
+  struct fuse_session *se = fuse_session_new(args, &ops, sizeof ops, c);
+  if (se == NULL)
+    return 1;
+  int ret = 1;
+  if (fuse_set_signal_handlers(se) == 0) {
+    if (fuse_session_mount(se, fo->mountpoint) == 0) {
+      fuse_daemonize(fo->foreground);
+      if (fo->singlethread) {
+        ret = fuse_session_loop(se);
+      } else {
+        struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_clone_fd(cfg, (unsigned)fo->clone_fd);
+        fuse_loop_cfg_set_idle_threads(cfg, fo->max_idle_threads);
+        if (fo->max_threads > 0 && fo->max_threads <= 1000)
+          fuse_loop_cfg_set_max_threads(cfg, fo->max_threads);
+        ret = fuse_session_loop_mt(se, cfg);
+        fuse_loop_cfg_destroy(cfg);
+      }
+      fuse_session_unmount(se);
+      /* A loop ended by SIGINT or SIGTERM is a clean unmount. */
+      if (ret == SIGINT || ret == SIGTERM)
+        ret = 0;
+    }
+    fuse_remove_signal_handlers(se);
+  }
+  fuse_session_destroy(se);
+  return ret != 0 ? 1 : 0;
+}
+
+static void
+cmdline_clear(LfsCmdline *cl)
+{
+  g_free(cl->source);
+  g_free(cl->mountpoint);
+  free(cl->cache);
+  free(cl->links);
+  free(cl->links_name);
+}
+
+/* Everything that can be checked before mounting; one line on stderr if not. */
+static gboolean
+check_args(const LfsCmdline *cl, LfsCtx *c, struct fuse_args *args,
+           struct fuse_cmdline_opts *fo)
+{
+  if (!apply_options(cl, &c->opt) || fuse_parse_cmdline(args, fo) != 0)
+    return FALSE;
+  if (!check_dir("SOURCE", cl->source) || !check_dir("MOUNTPOINT", fo->mountpoint) ||
+      !check_fuse_device())
+    return FALSE;
+  if (is_linkfs_mount(fo->mountpoint)) {
+    fprintf(stderr, "linkfs: MOUNTPOINT '%s' is already a linkfs mount\n", fo->mountpoint);
+    return FALSE;
+  }
+  c->source = realpath(cl->source, NULL);
+  int root_fd = c->source ? open(c->source, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  int err = root_fd < 0 ? errno : 0;
+  if (err == 0)
+    c->itab = lfs_itab_new(root_fd, descriptor_budget(), &err);
+  if (c->itab == NULL) {
+    fprintf(stderr, "linkfs: SOURCE '%s': %s\n", cl->source, g_strerror(err));
+    return FALSE;
+  }
+  guard_mountpoint(c->itab, fo->mountpoint);
+  c->timeout = lfs_cache_timeout(c->opt.cache);
+  c->root_daemon = geteuid() == 0;
+  return TRUE;
+}
+
+static void
+add_mount_options(const LfsCmdline *cl, const LfsCtx *c, struct fuse_args *args)
+{
+  g_autofree char *fsname = g_strdup_printf("fsname=%s", c->source);
+  char *mopts = NULL;
+  fuse_opt_add_opt_escaped(&mopts, fsname);
+  fuse_opt_add_opt(&mopts, "subtype=linkfs");
+  if (cl->allow_other)
+    fuse_opt_add_opt(&mopts, "default_permissions");
+  fuse_opt_add_arg(args, "-o");
+  fuse_opt_add_arg(args, mopts);
+  free(mopts);
+}
+
+static int
+prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
+{
+  LfsCtx ctx = {0};
+  struct fuse_cmdline_opts fo = {0};
+  lfs_options_init(&ctx.opt);
+  int ret = 1;
+  if (check_args(cl, &ctx, args, &fo)) {
+    add_mount_options(cl, &ctx, args);
+    ret = run_session(&ctx, args, &fo);
+  }
+  lfs_itab_free(ctx.itab);
+  free(ctx.source);
+  free(fo.mountpoint);
+  lfs_options_clear(&ctx.opt);
+  return ret;
+}
+
+int
+main(int argc, char *argv[])
+{
+  struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+  LfsCmdline cl = {0};
+  int ret = 1;
+
+  /* SIGHUP is taken by sigwait (rescan), never by a handler. */
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hup, NULL);
+
+  if (fuse_opt_parse(&args, &cl, lfs_fuse_opts, opt_proc) != 0) {
+    /* libfuse said why */
+  } else if (cl.help) {
+    usage(stdout, "linkfs");
+    ret = 0;
+  } else if (cl.version) {
+    printf("linkfs %s (libfuse %s)\n", PACKAGE_VERSION, fuse_pkgversion());
+    ret = 0;
+  } else if (cl.source == NULL || cl.mountpoint == NULL) {
+    fprintf(stderr, "linkfs: missing %s (usage: linkfs [options] SOURCE MOUNTPOINT)\n",
+            cl.source == NULL ? "SOURCE and MOUNTPOINT" : "MOUNTPOINT");
+  } else if (cl.extra_args > 0) {
+    fprintf(stderr, "linkfs: too many arguments (usage: linkfs [options] SOURCE "
+                    "MOUNTPOINT)\n");
+  } else {
+    ret = prepare_and_run(&cl, &args);
+  }
+  cmdline_clear(&cl);
+  fuse_opt_free_args(&args);
+  return ret;
+}

@@ -1,0 +1,35 @@
+/* options.h: values of linkfs' own -o options, parsed and validated without FUSE. */
+#pragma once
+
+#include <glib.h>
+
+typedef enum {
+  LFS_CACHE_NEVER,
+  LFS_CACHE_AUTO,
+  LFS_CACHE_ALWAYS,
+} LfsCacheMode;
+
+typedef enum {
+  LFS_LINKS_VISIBLE, /* .links listed in every directory */
+  LFS_LINKS_ROOT,    /* listed in the root only */
+  LFS_LINKS_HIDDEN,  /* never listed; reachable by name */
+} LfsLinksMode;
+
+typedef struct {
+  LfsCacheMode cache;
+  LfsLinksMode links;
+  char *links_name;
+  gboolean watch;
+} LfsOptions;
+
+void lfs_options_init(LfsOptions *o);
+void lfs_options_clear(LfsOptions *o);
+
+gboolean lfs_parse_cache_mode(const char *s, LfsCacheMode *out, GError **error);
+gboolean lfs_parse_links_mode(const char *s, LfsLinksMode *out, GError **error);
+gboolean lfs_validate_links_name(const char *s, GError **error);
+
+/* Kernel entry and attribute timeout, in seconds, for a cache mode. */
+double lfs_cache_timeout(LfsCacheMode mode);
+const char *lfs_cache_mode_name(LfsCacheMode mode);
+const char *lfs_links_mode_name(LfsLinksMode mode);

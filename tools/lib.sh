@@ -1,0 +1,60 @@
+# shellcheck shell=bash
+# Helpers shared by tools/test and tools/demo.  Source this file; do not run it.
+
+# The Debian packages needed to build linkfs and run its tests.
+LINKFS_PACKAGES=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
+                 libglib2.0-dev python3-pytest attr acl util-linux)
+
+linkfs_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+linkfs_die() { linkfs_log "$*"; exit 1; }
+
+# linkfs_sudo: prints the prefix needed to run a command as root
+# ("" when root already, "sudo" when available), fails otherwise.
+linkfs_sudo() {
+    if [ "$(id -u)" -eq 0 ]; then
+        echo ""
+    elif command -v sudo >/dev/null 2>&1; then
+        echo "sudo"
+    else
+        return 1
+    fi
+}
+
+# linkfs_install_packages [PKG...]: installs the packages (default:
+# LINKFS_PACKAGES) that are not installed yet.  Idempotent: runs
+# `apt-get update` and `apt-get install` only when something is missing.
+linkfs_install_packages() {
+    local pkgs=("$@") missing=() p status sudo
+    [ ${#pkgs[@]} -gt 0 ] || pkgs=("${LINKFS_PACKAGES[@]}")
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        linkfs_log "not a Debian system (no dpkg-query): install ${pkgs[*]} yourself"
+        return 0
+    fi
+    for p in "${pkgs[@]}"; do
+        status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+        [ "$status" = installed ] || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    sudo=$(linkfs_sudo) ||
+        linkfs_die "missing packages: ${missing[*]}; run as root or install sudo"
+    linkfs_log "installing ${missing[*]}"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+        linkfs_die "apt-get update failed"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}" ||
+        linkfs_die "apt-get install ${missing[*]} failed"
+}
+
+# linkfs_setup BUILDDIR [MESON-OPTION...]: configures BUILDDIR, or
+# reconfigures it with the given options if it exists already (wiping it if
+# reconfiguring fails, e.g. after a meson upgrade).
+linkfs_setup() {
+    local dir=$1
+    shift
+    if [ -f "$dir/meson-private/coredata.dat" ]; then
+        meson setup --reconfigure "$@" "$dir" ||
+            meson setup --wipe "$@" "$dir"
+    else
+        meson setup "$@" "$dir"
+    fi
+}

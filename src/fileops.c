@@ -12,6 +12,18 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+/* O_DIRECT is checked by opening the source with it, then dropped on our
+ * descriptor: the kernel already bypasses the view's page cache
+ * (direct_io), and the requests it sends us are not aligned in memory. */
+static int
+drop_direct(int fd)
+{
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || !(fl & O_DIRECT))
+    return 0;
+  return fcntl(fd, F_SETFL, fl & ~O_DIRECT) < 0 ? errno : 0;
+}
+
 static void
 set_open_flags(LfsCtx *c, struct fuse_file_info *fi)
 {
@@ -31,11 +43,12 @@ fo_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if (err == 0) {
       char proc[LFS_PROC_FD_MAX];
       fd = open(lfs_proc_fd(proc, pin.fd), (fi->flags & ~O_NOFOLLOW) | O_CLOEXEC);
-      if (fd < 0)
-        err = errno;
+      err = fd < 0 ? errno : drop_direct(fd);
     }
   }
   if (err != 0) {
+    if (fd >= 0)
+      close(fd);
     fuse_reply_err(req, err);
     return;
   }
@@ -70,6 +83,9 @@ do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
   struct stat st;
   if (fstat(fd, &st) < 0)
     return errno;
+  int err = drop_direct(fd);
+  if (err != 0)
+    return err;
   LfsInode *i = lfs_itab_found(c->itab, p, name, &st, NULL);
   lfs_fill_entry(c, i, &st, e);
   fi->fh = (uint64_t)lfs_steal_fd(&fd);

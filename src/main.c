@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -220,6 +221,10 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
   if (se == NULL)
     return 1;
   int ret = 1;
+  /* libfuse only takes signals left at their default; a shell starting us
+   * in the background sets SIGINT to ignored, yet SIGINT must unmount. */
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, fo->mountpoint) == 0) {
       fuse_daemonize(fo->foreground);
@@ -228,7 +233,8 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
       } else {
         struct fuse_loop_config *cfg = fuse_loop_cfg_create();
         fuse_loop_cfg_set_clone_fd(cfg, (unsigned)fo->clone_fd);
-        fuse_loop_cfg_set_idle_threads(cfg, fo->max_idle_threads);
+        if (fo->max_idle_threads != UINT_MAX)
+          fuse_loop_cfg_set_idle_threads(cfg, fo->max_idle_threads);
         if (fo->max_threads > 0 && fo->max_threads <= 1000)
           fuse_loop_cfg_set_max_threads(cfg, fo->max_threads);
         ret = fuse_session_loop_mt(se, cfg);

@@ -27,7 +27,7 @@ PYTHON = '/usr/bin/python3'
 LINKS_NAME = '.links'          # default virtual directory name (next issue)
 
 MOUNT_TIMEOUT = 20.0
-UNMOUNT_TIMEOUT = 20.0
+UNMOUNT_TIMEOUT = float(os.environ.get("LINKFS_UNMOUNT_TIMEOUT", "20"))
 
 
 class MountError(Exception):
@@ -409,13 +409,24 @@ def listdir_view(path, src_path=None):
 
 
 def drop_links_lines(text):
-    """Remove lines about the virtual links dir from ls/find output."""
+    """Remove what concerns the virtual links dir from `ls -l[R]` or `find`
+    output: its own line, and whole `ls -R` sections of paths inside it."""
     out = []
+    skipping = False
     for line in text.splitlines():
-        if line.endswith(' ' + LINKS_NAME) or ('/' + LINKS_NAME) in line \
-                or line == LINKS_NAME:
+        if skipping:
+            if line == '':
+                skipping = False
+            continue
+        if line.endswith(':') and ('/' + LINKS_NAME + '/') in line[:-1] + '/':
+            skipping = True
+            continue
+        if line.endswith(' ' + LINKS_NAME) or line == LINKS_NAME or \
+                ('/' + LINKS_NAME + '/') in line + '/':
             continue
         out.append(line)
+    while out and out[-1] == '':
+        out.pop()
     return out
 
 

@@ -95,12 +95,13 @@ def test_ls_li_with_links_matches_source(linkfs):
     # ls -i without -l takes d_ino from readdir
     v = H.run(['ls', '-iA', 'dir2'], cwd=m.mnt, check=True).stdout
     s = H.run(['ls', '-iA', 'dir2'], cwd=m.src, check=True).stdout
-    assert v == s
+    assert H.drop_links_lines(v) == H.drop_links_lines(s)
 
 
 def test_find_samefile(linkfs):
     m = linkfs(populate=_pop)
-    v = H.run(['find', '.', '-samefile', 'a'], cwd=m.mnt, check=True).stdout
+    v = H.run(['find', '.', '-name', H.LINKS_NAME, '-prune', '-o',
+               '-samefile', 'a', '-print'], cwd=m.mnt, check=True).stdout
     assert sorted(v.split()) == ['./a', './dir1/b']
 
 

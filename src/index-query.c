@@ -1,0 +1,459 @@
+/* index-query.c: lookups of the link index (copies out, reader lock). */
+#include "config.h"
+
+#include <string.h>
+
+#include "index-private.h"
+#include "names.h"
+
+void
+lfs_path_free(LfsPath *p)
+{
+  if (p == NULL)
+    return;
+  g_free(p->path);
+  g_free(p->flat);
+  g_free(p);
+}
+
+void
+lfs_group_info_free(LfsGroupInfo *g)
+{
+  if (g == NULL)
+    return;
+  g_free(g->name);
+  if (g->paths != NULL)
+    g_ptr_array_unref(g->paths);
+  g_free(g);
+}
+
+void
+lfs_symlink_info_free(LfsSymlinkInfo *s)
+{
+  if (s == NULL)
+    return;
+  g_free(s->name);
+  g_free(s->path);
+  g_free(s->flat);
+  g_free(s->target);
+  g_free(s);
+}
+
+void
+lfs_symlink_ref_free(LfsSymlinkRef *r)
+{
+  if (r == NULL)
+    return;
+  g_free(r->dir);
+  g_free(r->name);
+  g_free(r->target);
+  g_free(r);
+}
+
+void
+lfs_index_get_counters(LfsIndex *idx, LfsIndexCounters *out)
+{
+  g_rw_lock_reader_lock(&idx->lock);
+  const LfsContents *c = &idx->c;
+  *out = (LfsIndexCounters){
+      .entries = c->entries,
+      .directories = c->directories,
+      .hardlinked_inodes = g_hash_table_size(c->groups),
+      .hardlink_paths = c->hardlink_paths,
+      .outside_links = c->outside_links,
+      .symlinks = c->symlinks,
+      .dangling = g_hash_table_size(c->dangling),
+      .unreadable = c->unreadable,
+      .generation = idx->generation,
+  };
+  g_rw_lock_reader_unlock(&idx->lock);
+}
+
+void
+lfs_index_get_memory_stats(LfsIndex *idx, guint64 *dir_nodes, guint64 *names)
+{
+  g_rw_lock_reader_lock(&idx->lock);
+  *dir_nodes = idx->c.dir_nodes;
+  *names = g_hash_table_size(idx->c.names);
+  g_rw_lock_reader_unlock(&idx->lock);
+}
+
+guint64
+lfs_index_generation(LfsIndex *idx)
+{
+  g_rw_lock_reader_lock(&idx->lock);
+  guint64 gen = idx->generation;
+  g_rw_lock_reader_unlock(&idx->lock);
+  return gen;
+}
+
+/* ---- building results ---- */
+
+static char *
+entry_path(const LfsDir *d, const char *name)
+{
+  g_autofree char *dir = lfsi_dir_path(d);
+  return lfs_path_join(dir, name);
+}
+
+static LfsPath *
+path_new(const LfsDir *d, const char *name)
+{
+  LfsPath *p = g_new0(LfsPath, 1);
+  p->path = entry_path(d, name);
+  p->flat = lfs_flatten(p->path);
+  return p;
+}
+
+static gint
+cmp_path_flat(gconstpointer a, gconstpointer b)
+{
+  const LfsPath *x = *(LfsPath *const *)a, *y = *(LfsPath *const *)b;
+  return strcmp(x->flat, y->flat);
+}
+
+/* @g as seen from (@self_dir, @self_name), or all paths if @self_dir is
+ * NULL; no paths at all unless @with_paths. */
+static LfsGroupInfo *
+group_info(const LfsGroup *g, const LfsDir *self_dir, const char *self_name,
+           gboolean with_paths)
+{
+  LfsGroupInfo *info = g_new0(LfsGroupInfo, 1);
+  info->name = g_strdup(self_name);
+  info->dev = g->dev;
+  info->ino = g->ino;
+  info->nlink = g->nlink;
+  info->npaths = g->npaths;
+  info->outside = g->nlink > g->npaths ? g->nlink - g->npaths : 0;
+  if (!with_paths)
+    return info;
+  info->paths = g_ptr_array_new_full(g->npaths, (GDestroyNotify)lfs_path_free);
+  for (guint32 k = 0; k < g->npaths; k++) {
+    if (g->paths[k].dir == self_dir && g->paths[k].name == self_name)
+      continue;
+    g_ptr_array_add(info->paths, path_new(g->paths[k].dir, g->paths[k].name));
+  }
+  g_ptr_array_sort(info->paths, cmp_path_flat);
+  return info;
+}
+
+static LfsSymlinkInfo *
+symlink_info(const LfsLink *l)
+{
+  LfsSymlinkInfo *info = g_new0(LfsSymlinkInfo, 1);
+  info->name = g_strdup(l->name);
+  info->path = entry_path(l->dir, l->name);
+  info->flat = lfs_flatten(info->path);
+  info->target = g_strdup(l->target);
+  info->dev = l->dev;
+  info->ino = l->ino;
+  info->dangling = l->dangling;
+  return info;
+}
+
+static const LfsGroup *
+slot_group(uintptr_t v)
+{
+  if (SLOT_TAG(v) == TAG_FILE)
+    return SLOT_PTR(v);
+  if (SLOT_TAG(v) == TAG_LINK)
+    return ((const LfsLink *)SLOT_PTR(v))->group;
+  return NULL;
+}
+
+/* The slot of @dir/@name, or NULL. */
+static const LfsSlot *
+slot_lookup(LfsIndex *idx, const LfsDir **d_out, const char *dir, const char *name)
+{
+  const LfsDir *d = lfsi_dir_lookup(idx, dir, FALSE);
+  gint i = lfsi_slot_find(d, lfsi_name_find(&idx->c, name));
+  *d_out = d;
+  return i >= 0 ? &d->slots[i] : NULL;
+}
+
+/* ---- siblings/ and dangling/ ---- */
+
+static gint
+cmp_group_name(gconstpointer a, gconstpointer b)
+{
+  const LfsGroupInfo *x = *(LfsGroupInfo *const *)a, *y = *(LfsGroupInfo *const *)b;
+  return strcmp(x->name, y->name);
+}
+
+GPtrArray *
+lfs_index_list_siblings(LfsIndex *idx, const char *dir)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lfs_group_info_free);
+  g_rw_lock_reader_lock(&idx->lock);
+  const LfsDir *d = lfs_relpath_is_valid(dir) ? lfsi_dir_lookup(idx, dir, FALSE) : NULL;
+  for (guint32 i = 0; d != NULL && i < d->cap; i++) {
+    const LfsGroup *g = d->slots[i].name ? slot_group(d->slots[i].val) : NULL;
+    if (g != NULL)
+      g_ptr_array_add(out, group_info(g, d, d->slots[i].name, TRUE));
+  }
+  g_rw_lock_reader_unlock(&idx->lock);
+  g_ptr_array_sort(out, cmp_group_name);
+  return out;
+}
+
+LfsGroupInfo *
+lfs_index_get_siblings(LfsIndex *idx, const char *dir, const char *name)
+{
+  if (!lfs_relpath_is_valid(dir) || !lfs_name_is_valid(name))
+    return NULL;
+  LfsGroupInfo *info = NULL;
+  g_rw_lock_reader_lock(&idx->lock);
+  const LfsDir *d;
+  const LfsSlot *s = slot_lookup(idx, &d, dir, name);
+  const LfsGroup *g = s ? slot_group(s->val) : NULL;
+  if (g != NULL)
+    info = group_info(g, d, s->name, TRUE);
+  g_rw_lock_reader_unlock(&idx->lock);
+  return info;
+}
+
+static gint
+cmp_symlink_name(gconstpointer a, gconstpointer b)
+{
+  const LfsSymlinkInfo *x = *(LfsSymlinkInfo *const *)a;
+  const LfsSymlinkInfo *y = *(LfsSymlinkInfo *const *)b;
+  return strcmp(x->name, y->name);
+}
+
+static gint
+cmp_symlink_flat(gconstpointer a, gconstpointer b)
+{
+  const LfsSymlinkInfo *x = *(LfsSymlinkInfo *const *)a;
+  const LfsSymlinkInfo *y = *(LfsSymlinkInfo *const *)b;
+  return strcmp(x->flat, y->flat);
+}
+
+static gint
+cmp_symlink_path(gconstpointer a, gconstpointer b)
+{
+  const LfsSymlinkInfo *x = *(LfsSymlinkInfo *const *)a;
+  const LfsSymlinkInfo *y = *(LfsSymlinkInfo *const *)b;
+  return strcmp(x->path, y->path);
+}
+
+GPtrArray *
+lfs_index_list_dangling(LfsIndex *idx, const char *dir)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lfs_symlink_info_free);
+  g_rw_lock_reader_lock(&idx->lock);
+  const LfsDir *d = lfs_relpath_is_valid(dir) ? lfsi_dir_lookup(idx, dir, FALSE) : NULL;
+  for (guint32 i = 0; d != NULL && i < d->cap; i++) {
+    uintptr_t v = d->slots[i].val;
+    if (d->slots[i].name == NULL || SLOT_TAG(v) != TAG_LINK)
+      continue;
+    const LfsLink *l = SLOT_PTR(v);
+    if (l->dangling)
+      g_ptr_array_add(out, symlink_info(l));
+  }
+  g_rw_lock_reader_unlock(&idx->lock);
+  g_ptr_array_sort(out, cmp_symlink_name);
+  return out;
+}
+
+LfsSymlinkInfo *
+lfs_index_get_symlink(LfsIndex *idx, const char *dir, const char *name)
+{
+  if (!lfs_relpath_is_valid(dir) || !lfs_name_is_valid(name))
+    return NULL;
+  LfsSymlinkInfo *info = NULL;
+  g_rw_lock_reader_lock(&idx->lock);
+  const LfsDir *d;
+  const LfsSlot *s = slot_lookup(idx, &d, dir, name);
+  if (s != NULL && SLOT_TAG(s->val) == TAG_LINK)
+    info = symlink_info(SLOT_PTR(s->val));
+  g_rw_lock_reader_unlock(&idx->lock);
+  return info;
+}
+
+/* ---- the whole tree ---- */
+
+static gint
+cmp_group_ino(gconstpointer a, gconstpointer b)
+{
+  const LfsGroupInfo *x = *(LfsGroupInfo *const *)a, *y = *(LfsGroupInfo *const *)b;
+  if (x->ino != y->ino)
+    return x->ino < y->ino ? -1 : 1;
+  if (x->dev != y->dev)
+    return x->dev < y->dev ? -1 : 1;
+  return 0;
+}
+
+GPtrArray *
+lfs_index_list_groups(LfsIndex *idx, gboolean with_paths)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lfs_group_info_free);
+  g_rw_lock_reader_lock(&idx->lock);
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, idx->c.groups);
+  while (g_hash_table_iter_next(&it, &key, NULL))
+    g_ptr_array_add(out, group_info(key, NULL, NULL, with_paths));
+  g_rw_lock_reader_unlock(&idx->lock);
+  g_ptr_array_sort(out, cmp_group_ino);
+  return out;
+}
+
+LfsGroupInfo *
+lfs_index_get_group(LfsIndex *idx, dev_t dev, ino_t ino)
+{
+  g_rw_lock_reader_lock(&idx->lock);
+  const LfsGroup *g = lfsi_group_find(&idx->c, dev, ino);
+  LfsGroupInfo *info = g ? group_info(g, NULL, NULL, TRUE) : NULL;
+  g_rw_lock_reader_unlock(&idx->lock);
+  return info;
+}
+
+GPtrArray *
+lfs_index_list_all_dangling(LfsIndex *idx)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lfs_symlink_info_free);
+  g_rw_lock_reader_lock(&idx->lock);
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, idx->c.dangling);
+  while (g_hash_table_iter_next(&it, &key, NULL))
+    g_ptr_array_add(out, symlink_info(key));
+  g_rw_lock_reader_unlock(&idx->lock);
+  g_ptr_array_sort(out, cmp_symlink_flat);
+  return out;
+}
+
+/* Add every symlink at or below @top to the set @links. */
+static void
+collect_links(const LfsDir *top, GHashTable *links)
+{
+  g_autoptr(GPtrArray) stack = g_ptr_array_new();
+  g_ptr_array_add(stack, (gpointer)top);
+  while (stack->len > 0) {
+    const LfsDir *d = g_ptr_array_steal_index(stack, stack->len - 1);
+    for (guint32 i = 0; i < d->cap; i++) {
+      if (d->slots[i].name == NULL)
+        continue;
+      uintptr_t v = d->slots[i].val;
+      if (SLOT_TAG(v) == TAG_DIR)
+        g_ptr_array_add(stack, SLOT_PTR(v));
+      else if (SLOT_TAG(v) == TAG_LINK)
+        g_hash_table_add(links, SLOT_PTR(v));
+    }
+  }
+}
+
+GPtrArray *
+lfs_index_list_symlinks(LfsIndex *idx)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lfs_symlink_info_free);
+  g_autoptr(GHashTable) links = g_hash_table_new(g_direct_hash, g_direct_equal);
+  g_rw_lock_reader_lock(&idx->lock);
+  collect_links(idx->c.root, links);
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, links);
+  while (g_hash_table_iter_next(&it, &key, NULL))
+    g_ptr_array_add(out, symlink_info(key));
+  g_rw_lock_reader_unlock(&idx->lock);
+  g_ptr_array_sort(out, cmp_symlink_path);
+  return out;
+}
+
+/* ---- symlinks to re-resolve ---- */
+
+typedef struct {
+  GHashTable *links; /* LfsLink set: the answer */
+  GHashTable *names; /* interned names queued so far */
+  GPtrArray *todo;   /* interned names still to expand */
+} Affected;
+
+static void
+affected_add_name(Affected *a, const char *iname)
+{
+  if (iname != NULL && g_hash_table_add(a->names, (gpointer)iname))
+    g_ptr_array_add(a->todo, (gpointer)iname);
+}
+
+static void
+affected_add_moved(LfsIndex *idx, Affected *a, const char *relpath)
+{
+  g_autofree char *dir = NULL, *name = NULL;
+  if (!lfs_relpath_is_valid(relpath) || !lfs_path_split(relpath, &dir, &name))
+    return;
+  const LfsDir *d;
+  const LfsSlot *s = slot_lookup(idx, &d, dir, name);
+  if (s == NULL)
+    return;
+  if (SLOT_TAG(s->val) == TAG_DIR)
+    collect_links(SLOT_PTR(s->val), a->links);
+  else if (SLOT_TAG(s->val) == TAG_LINK)
+    g_hash_table_add(a->links, SLOT_PTR(s->val));
+}
+
+/* Close over names: a symlink whose target names an affected symlink is
+ * affected too. */
+static void
+affected_expand(LfsIndex *idx, Affected *a)
+{
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, a->links);
+  while (g_hash_table_iter_next(&it, &key, NULL))
+    affected_add_name(a, ((LfsLink *)key)->name);
+
+  while (a->todo->len > 0) {
+    const char *n = g_ptr_array_steal_index(a->todo, a->todo->len - 1);
+    for (LfsDep *dep = g_hash_table_lookup(idx->c.deps, n); dep; dep = dep->next) {
+      if (g_hash_table_add(a->links, dep->owner))
+        affected_add_name(a, dep->owner->name);
+    }
+  }
+}
+
+static gint
+cmp_ref(gconstpointer a, gconstpointer b)
+{
+  const LfsSymlinkRef *x = *(LfsSymlinkRef *const *)a, *y = *(LfsSymlinkRef *const *)b;
+  int r = strcmp(x->dir, y->dir);
+  return r ? r : strcmp(x->name, y->name);
+}
+
+GPtrArray *
+lfs_index_affected_symlinks(LfsIndex *idx, const char *const *names,
+                            const char *const *moved)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lfs_symlink_ref_free);
+  Affected a = {
+      .links = g_hash_table_new(g_direct_hash, g_direct_equal),
+      .names = g_hash_table_new(g_direct_hash, g_direct_equal),
+      .todo = g_ptr_array_new(),
+  };
+
+  g_rw_lock_writer_lock(&idx->lock); /* for the tickets */
+  for (guint k = 0; names != NULL && names[k] != NULL; k++)
+    affected_add_name(&a, lfsi_name_find(&idx->c, names[k]));
+  for (guint k = 0; moved != NULL && moved[k] != NULL; k++)
+    affected_add_moved(idx, &a, moved[k]);
+  affected_expand(idx, &a);
+
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, a.links);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    const LfsLink *l = key;
+    LfsSymlinkRef *ref = g_new0(LfsSymlinkRef, 1);
+    ref->dir = lfsi_dir_path(l->dir);
+    ref->name = g_strdup(l->name);
+    ref->target = g_strdup(l->target);
+    ref->ticket = ++idx->next_ticket;
+    g_ptr_array_add(out, ref);
+  }
+  g_rw_lock_writer_unlock(&idx->lock);
+
+  g_hash_table_unref(a.links);
+  g_hash_table_unref(a.names);
+  g_ptr_array_unref(a.todo);
+  g_ptr_array_sort(out, cmp_ref);
+  return out;
+}

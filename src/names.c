@@ -1,0 +1,216 @@
+/* names.c: FLAT names, relative symlink targets, name validation. */
+#include "config.h"
+
+#include <string.h>
+
+#include "names.h"
+
+#define SLASH_LEN 3    /* strlen (LFS_FLAT_SLASH) */
+#define ELLIPSIS_LEN 3 /* strlen (LFS_FLAT_ELLIPSIS) */
+
+gboolean
+lfs_name_is_valid(const char *name)
+{
+  if (name == NULL || *name == '\0')
+    return FALSE;
+  if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    return FALSE;
+  if (strchr(name, '/') != NULL)
+    return FALSE;
+  return strlen(name) <= LFS_NAME_MAX;
+}
+
+gboolean
+lfs_relpath_is_valid(const char *relpath)
+{
+  if (relpath == NULL)
+    return FALSE;
+  if (*relpath == '\0')
+    return TRUE;
+
+  const char *p = relpath;
+  for (;;) {
+    const char *slash = strchr(p, '/');
+    gsize len = slash ? (gsize)(slash - p) : strlen(p);
+    if (len == 0 || len > LFS_NAME_MAX)
+      return FALSE;
+    if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+      return FALSE;
+    if (slash == NULL)
+      return TRUE;
+    p = slash + 1;
+  }
+}
+
+gboolean
+lfs_links_name_validate(const char *name, GError **error)
+{
+  if (name == NULL || *name == '\0') {
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "links_name must not be empty");
+    return FALSE;
+  }
+  if (strchr(name, '/') != NULL) {
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "links_name must not contain '/': %s", name);
+    return FALSE;
+  }
+  if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "links_name must not be '.' or '..'");
+    return FALSE;
+  }
+  if (strlen(name) > LFS_NAME_MAX) {
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "links_name is longer than %d bytes", LFS_NAME_MAX);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+char *
+lfs_path_join(const char *dir_rel, const char *name)
+{
+  if (dir_rel == NULL || *dir_rel == '\0')
+    return g_strdup(name);
+  return g_strconcat(dir_rel, "/", name, NULL);
+}
+
+gboolean
+lfs_path_split(const char *relpath, char **dir_out, char **name_out)
+{
+  if (relpath == NULL || *relpath == '\0')
+    return FALSE;
+  const char *slash = strrchr(relpath, '/');
+  if (slash == NULL) {
+    *dir_out = g_strdup("");
+    *name_out = g_strdup(relpath);
+  } else {
+    *dir_out = g_strndup(relpath, slash - relpath);
+    *name_out = g_strdup(slash + 1);
+  }
+  return TRUE;
+}
+
+/* Does some component of @relpath contain U+2215 itself? */
+static gboolean
+has_literal_flat_slash(const char *relpath)
+{
+  return strstr(relpath, LFS_FLAT_SLASH) != NULL;
+}
+
+static gsize
+plain_length(const char *relpath)
+{
+  gsize len = 0;
+  for (const char *p = relpath; *p; p++)
+    len += (*p == '/') ? SLASH_LEN : 1;
+  return len;
+}
+
+static char *
+flatten_plain(const char *relpath)
+{
+  GString *s = g_string_sized_new(plain_length(relpath) + 1);
+  for (const char *p = relpath; *p; p++) {
+    if (*p == '/')
+      g_string_append(s, LFS_FLAT_SLASH);
+    else
+      g_string_append_c(s, *p);
+  }
+  return g_string_free(s, FALSE);
+}
+
+gboolean
+lfs_flatten_is_hashed(const char *relpath)
+{
+  if (has_literal_flat_slash(relpath))
+    return TRUE;
+  if (g_str_has_prefix(relpath, LFS_FLAT_ELLIPSIS))
+    return TRUE;
+  return plain_length(relpath) > LFS_NAME_MAX;
+}
+
+/* Start of the longest suffix of @s (length @len) that fits in @budget bytes
+ * and does not begin inside a UTF-8 sequence; on bytes that are not UTF-8,
+ * give up after 3 continuation bytes and cut there. */
+static gsize
+tail_start(const char *s, gsize len, gsize budget)
+{
+  if (len <= budget)
+    return 0;
+  gsize start = len - budget;
+  for (int i = 0; i < 3 && start < len; i++) {
+    if (((guchar)s[start] & 0xC0) != 0x80)
+      return start;
+    start++;
+  }
+  return ((guchar)s[start] & 0xC0) == 0x80 ? len - budget : start;
+}
+
+static char *
+flatten_hashed(const char *relpath)
+{
+  g_autofree char *plain = flatten_plain(relpath);
+  g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, relpath, -1);
+  const gsize prefix_len = ELLIPSIS_LEN + LFS_FLAT_HASH_LEN + 1;
+  gsize len = strlen(plain);
+  gsize start = tail_start(plain, len, LFS_NAME_MAX - prefix_len);
+
+  GString *s = g_string_sized_new(LFS_NAME_MAX + 1);
+  g_string_append(s, LFS_FLAT_ELLIPSIS);
+  g_string_append_len(s, sum, LFS_FLAT_HASH_LEN);
+  g_string_append_c(s, '_');
+  g_string_append(s, plain + start);
+  g_assert(s->len <= LFS_NAME_MAX);
+  return g_string_free(s, FALSE);
+}
+
+char *
+lfs_flatten(const char *relpath)
+{
+  g_return_val_if_fail(relpath != NULL && *relpath != '\0', NULL);
+
+  if (lfs_flatten_is_hashed(relpath))
+    return flatten_hashed(relpath);
+  return flatten_plain(relpath);
+}
+
+/* Split on '/', dropping empty components. */
+static char **
+split_components(const char *path, guint *n_out)
+{
+  g_auto(GStrv) raw = g_strsplit(path ? path : "", "/", -1);
+  GPtrArray *parts = g_ptr_array_new();
+  for (guint i = 0; raw[i] != NULL; i++) {
+    if (*raw[i] != '\0')
+      g_ptr_array_add(parts, g_strdup(raw[i]));
+  }
+  *n_out = parts->len;
+  g_ptr_array_add(parts, NULL);
+  return (char **)g_ptr_array_free(parts, FALSE);
+}
+
+char *
+lfs_reltarget(const char *from_dir_rel, const char *to_rel)
+{
+  guint nfrom, nto;
+  g_auto(GStrv) from = split_components(from_dir_rel, &nfrom);
+  g_auto(GStrv) to = split_components(to_rel, &nto);
+
+  guint common = 0;
+  while (common < nfrom && common < nto && strcmp(from[common], to[common]) == 0)
+    common++;
+
+  GString *s = g_string_new(NULL);
+  for (guint i = common; i < nfrom; i++)
+    g_string_append(s, i + 1 < nfrom || common < nto ? "../" : "..");
+  for (guint i = common; i < nto; i++) {
+    g_string_append(s, to[i]);
+    if (i + 1 < nto)
+      g_string_append_c(s, '/');
+  }
+  if (s->len == 0)
+    g_string_append_c(s, '.');
+  return g_string_free(s, FALSE);
+}

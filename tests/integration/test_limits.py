@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Bounded file descriptors: a large tree under a low RLIMIT_NOFILE
+(issue 2, item 3).  The tree size is tunable with LINKFS_BIG_TREE_FILES."""
+
+import os
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import linkfs_helpers as H
+
+NFILES = int(os.environ.get('LINKFS_BIG_TREE_FILES', '20000'))
+NDIRS = 200
+NOFILE = 128
+
+
+def _populate(s):
+    for d in range(NDIRS):
+        (s / ('d%03d' % d)).mkdir()
+    for i in range(NFILES):
+        p = s / ('d%03d' % (i % NDIRS)) / ('f%06d' % i)
+        with open(p, 'wb') as f:
+            f.write(b'content of file %d\n' % i)
+        if i % 97 == 0:
+            os.link(p, s / ('d%03d' % ((i + 1) % NDIRS)) / ('h%06d' % i))
+
+
+def _nofile_limit(pid):
+    with open('/proc/%d/limits' % pid) as f:
+        for line in f:
+            if line.startswith('Max open files'):
+                soft, hard = re.findall(r'\d+', line)[:2]
+                return int(soft), int(hard)
+    raise AssertionError('no limit line')
+
+
+def _find(root, prune):
+    cmd = ['find', str(root)]
+    if prune:
+        cmd += ['-name', H.LINKS_NAME, '-prune', '-o']
+    cmd += ['-printf', '%i %n %s %y %P\n']
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return sorted(r.stdout.splitlines())
+
+
+def test_big_tree_under_low_descriptor_limit(linkfs):
+    m = linkfs(prefix=['prlimit', '--nofile=%d:%d' % (NOFILE, NOFILE)],
+               populate=_populate)
+    assert _nofile_limit(m.pid) == (NOFILE, NOFILE)
+
+    # walk and stat everything, twice (the second walk hits the kernel's
+    # remembered inodes, which must all stay usable)
+    src = _find(m.src, False)
+    assert len(src) == NFILES + (NFILES + 96) // 97 + NDIRS + 1
+    assert _find(m.mnt, True) == src
+    assert _find(m.mnt, True) == src
+
+    # read every file, sequentially then in parallel
+    rels = [line.split(' ', 4)[4] for line in src
+            if line.split(' ', 4)[3] == 'f']
+
+    def check(rel):
+        with open(m.v(rel), 'rb') as f:
+            data = f.read()
+        n = int(rel.rsplit('/', 1)[1][1:])
+        return data == b'content of file %d\n' % n
+
+    bad = [r for r in rels if not check(r)]
+    assert not bad, bad[:10]
+    with ThreadPoolExecutor(max_workers=16) as ex:
+        results = list(ex.map(check, rels))
+    assert all(results)
+
+    # cat through find -exec, as a shell user would
+    r = subprocess.run(['find', str(m.mnt), '-name', H.LINKS_NAME, '-prune',
+                        '-o', '-type', 'f', '-exec', 'cat', '{}', '+'],
+                       capture_output=True, timeout=1200)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count(b'\n') == len(rels)
+
+    # write and create still work after all that
+    for i in range(0, NDIRS, 7):
+        (m.v('d%03d' % i) / 'new').write_bytes(b'new')
+        assert (m.s('d%03d' % i) / 'new').read_bytes() == b'new'
+
+    # the daemon did not escape the limit
+    assert _nofile_limit(m.pid)[0] <= NOFILE
+    assert len(os.listdir('/proc/%d/fd' % m.pid)) <= NOFILE

@@ -1,0 +1,252 @@
+/* Unit tests of the symlink resolver on real temporary trees. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fdutil.h"
+#include "resolve.h"
+
+typedef struct {
+  char *top; /* the temporary directory */
+  int top_fd;
+} Tree;
+
+static void
+mk(const Tree *t, const char *rel)
+{
+  g_autofree char *p = g_build_filename(t->top, rel, NULL);
+  g_assert_cmpint(g_mkdir_with_parents(p, 0755), ==, 0);
+}
+
+static void
+touch(const Tree *t, const char *rel)
+{
+  g_autofree char *p = g_build_filename(t->top, rel, NULL);
+  g_assert_true(g_file_set_contents(p, "x", 1, NULL));
+}
+
+static void
+ln_s(const Tree *t, const char *target, const char *rel)
+{
+  g_autofree char *p = g_build_filename(t->top, rel, NULL);
+  g_assert_cmpint(symlink(target, p), ==, 0);
+}
+
+static void
+tree_setup(Tree *t, gconstpointer data)
+{
+  t->top = g_dir_make_tmp("lfs-resolve-XXXXXX", NULL);
+  g_assert_nonnull(t->top);
+  t->top_fd = open(t->top, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  g_assert_cmpint(t->top_fd, >=, 0);
+  mk(t, "dir/sub");
+  mk(t, "mp");
+  mk(t, "under/inner");
+  touch(t, "file");
+  touch(t, "dir/sub/f");
+  touch(t, "under/x");
+}
+
+static void
+rm_rf(const char *path)
+{
+  g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", path);
+  g_assert_cmpint(system(cmd), ==, 0);
+}
+
+static void
+tree_teardown(Tree *t, gconstpointer data)
+{
+  close(t->top_fd);
+  rm_rf(t->top);
+  g_free(t->top);
+}
+
+/* Resolve @target as if it were a symlink in @dir. */
+static int
+res(const Tree *t, const char *dir, const char *target)
+{
+  return lfs_resolve_symlink(t->top_fd, dir, target, NULL);
+}
+
+static void
+test_relative(Tree *t, gconstpointer data)
+{
+  g_assert_cmpint(res(t, "", "file"), ==, 0);
+  g_assert_cmpint(res(t, "", "dir"), ==, 0);
+  g_assert_cmpint(res(t, "", "dir/sub/f"), ==, 0);
+  g_assert_cmpint(res(t, "", "nope"), ==, ENOENT);
+  g_assert_cmpint(res(t, "", "nope/x"), ==, ENOENT);
+  g_assert_cmpint(res(t, "", "file/x"), ==, ENOTDIR);
+  g_assert_cmpint(res(t, "", "file/"), ==, ENOTDIR);
+  g_assert_cmpint(res(t, "", "file/."), ==, ENOTDIR);
+  g_assert_cmpint(res(t, "", "dir/"), ==, 0);
+  g_assert_cmpint(res(t, "", "./dir//sub/./f"), ==, 0);
+  g_assert_cmpint(res(t, "", ""), ==, ENOENT);
+  g_assert_cmpint(res(t, "dir/sub", "f"), ==, 0);
+  g_assert_cmpint(res(t, "dir/sub", "../../file"), ==, 0);
+  g_assert_cmpint(res(t, "dir/sub", "../sub/../../nope"), ==, ENOENT);
+  g_assert_cmpint(res(t, "gone", "file"), ==, ENOENT);
+  g_autofree char *longname = g_strnfill(300, 'l');
+  g_assert_cmpint(res(t, "", longname), ==, ENAMETOOLONG);
+}
+
+static void
+test_absolute(Tree *t, gconstpointer data)
+{
+  g_autofree char *abs = g_build_filename(t->top, "dir/sub/f", NULL);
+  g_autofree char *absmissing = g_build_filename(t->top, "dir/none", NULL);
+  g_assert_cmpint(res(t, "dir", abs), ==, 0);
+  g_assert_cmpint(res(t, "dir", absmissing), ==, ENOENT);
+  g_assert_cmpint(res(t, "", "/"), ==, 0);
+  g_assert_cmpint(res(t, "", "/.."), ==, 0);
+  g_assert_cmpint(res(t, "", "/../../.."), ==, 0);
+}
+
+static void
+test_chains(Tree *t, gconstpointer data)
+{
+  ln_s(t, "file", "l1");
+  ln_s(t, "l1", "l2");
+  ln_s(t, "dir", "ldir");
+  ln_s(t, "sub", "dir/lsub");
+  ln_s(t, "missing", "lmiss");
+  ln_s(t, "file/x", "lnotdir");
+  g_assert_cmpint(res(t, "", "l2"), ==, 0);
+  g_assert_cmpint(res(t, "", "ldir/lsub/f"), ==, 0);
+  g_assert_cmpint(res(t, "", "ldir/lsub/"), ==, 0);
+  g_assert_cmpint(res(t, "", "lmiss"), ==, ENOENT);
+  g_assert_cmpint(res(t, "", "lnotdir"), ==, ENOTDIR);
+  g_assert_cmpint(res(t, "", "l1/"), ==, ENOTDIR);
+  /* ".." after a directory symlink is the physical parent. */
+  g_assert_cmpint(res(t, "", "ldir/lsub/../../file"), ==, 0);
+  g_assert_cmpint(res(t, "dir", "lsub/../sub/f"), ==, 0);
+  ln_s(t, "../../dir/sub", "under/inner/back");
+  g_assert_cmpint(res(t, "", "under/inner/back/../../file"), ==, 0);
+  g_assert_cmpint(res(t, "", "under/inner/back/../../inner"), ==, ENOENT);
+}
+
+static void
+test_loops(Tree *t, gconstpointer data)
+{
+  ln_s(t, "loop2", "loop1");
+  ln_s(t, "loop1", "loop2");
+  ln_s(t, "self", "self");
+  ln_s(t, ".", "dot");
+  g_assert_cmpint(res(t, "", "loop1"), ==, ELOOP);
+  g_assert_cmpint(res(t, "", "self"), ==, ELOOP);
+  g_assert_cmpint(res(t, "", "dot/dot/dot/file"), ==, 0);
+
+  /* 40 hops resolve, 41 do not: as the kernel. */
+  for (int i = 1; i <= 41; i++) {
+    g_autofree char *name = g_strdup_printf("c%d", i);
+    g_autofree char *target = i == 1 ? g_strdup("file") : g_strdup_printf("c%d", i - 1);
+    ln_s(t, target, name);
+  }
+  g_assert_cmpint(res(t, "", "c40"), ==, 0);
+  g_assert_cmpint(res(t, "", "c41"), ==, ELOOP);
+  g_autofree char *p40 = g_build_filename(t->top, "c40", NULL);
+  g_autofree char *p41 = g_build_filename(t->top, "c41", NULL);
+  struct stat st;
+  g_assert_cmpint(stat(p40, &st), ==, 0);
+  g_assert_cmpint(stat(p41, &st), ==, -1);
+  g_assert_cmpint(errno, ==, ELOOP);
+
+  g_assert_true(lfs_resolve_is_dangling(ELOOP));
+  g_assert_true(lfs_resolve_is_dangling(ENOENT));
+  g_assert_true(lfs_resolve_is_dangling(ENOTDIR));
+  g_assert_false(lfs_resolve_is_dangling(0));
+  g_assert_false(lfs_resolve_is_dangling(EACCES));
+  g_assert_false(lfs_resolve_is_dangling(ENAMETOOLONG));
+}
+
+/* SOURCE = top/dir: ".." of SOURCE is its real parent. */
+static void
+test_above_source(Tree *t, gconstpointer data)
+{
+  g_autofree char *src = g_build_filename(t->top, "dir", NULL);
+  lfs_autofd src_fd = open(src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  g_assert_cmpint(src_fd, >=, 0);
+  struct lfs_resolve_guard guard = {.source_path = src, .mp_fd = -1};
+  g_assert_cmpint(lfs_resolve_symlink(src_fd, "", "../file", &guard), ==, 0);
+  g_assert_cmpint(lfs_resolve_symlink(src_fd, "sub", "../../file", &guard), ==, 0);
+  g_assert_cmpint(lfs_resolve_symlink(src_fd, "", "../nope", &guard), ==, ENOENT);
+  g_assert_cmpint(lfs_resolve_symlink(src_fd, "", "../dir/sub/f", &guard), ==, 0);
+  /* Without source_path: the kernel's "..". */
+  g_assert_cmpint(lfs_resolve_symlink(src_fd, "", "../file", NULL), ==, 0);
+  g_assert_cmpint(lfs_resolve_symlink(src_fd, "", "../../../../../../..", NULL), ==, 0);
+}
+
+/* The guard: "mp" stands for the mountpoint, "under" for the directory
+ * under the mount; a walk through "mp" must use the guard's descriptor. */
+static void
+test_guard(Tree *t, gconstpointer data)
+{
+  struct stat st;
+  g_assert_cmpint(fstat(t->top_fd, &st), ==, 0);
+  g_autofree char *under = g_build_filename(t->top, "under", NULL);
+  lfs_autofd under_fd = open(under, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct lfs_resolve_guard guard = {
+      .source_path = t->top,
+      .mp_parent_dev = st.st_dev,
+      .mp_parent_ino = st.st_ino,
+      .mp_name = "mp",
+      .mp_fd = under_fd,
+  };
+  g_assert_cmpint(res(t, "", "mp/x"), ==, ENOENT);
+  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "", "mp/x", &guard), ==, 0);
+  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "", "mp/inner/../x", &guard), ==, 0);
+  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "", "mp/../file", &guard), ==, 0);
+  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "", "mp", &guard), ==, 0);
+  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "", "mp/nope", &guard), ==, ENOENT);
+  /* The link's own directory below the mountpoint. */
+  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "mp/inner", "../x", &guard), ==, 0);
+  /* Absolute, and through a symlink. */
+  g_autofree char *abs = g_build_filename(t->top, "mp", "x", NULL);
+  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "dir", abs, &guard), ==, 0);
+  ln_s(t, "mp", "tomp");
+  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "", "tomp/x", &guard), ==, 0);
+  g_assert_cmpint(res(t, "", "tomp/x"), ==, ENOENT);
+  /* ".." above SOURCE walks down from "/" through the guard too. */
+  g_autofree char *base = g_path_get_basename(t->top);
+  g_autofree char *up = g_strdup_printf("../%s/mp/x", base);
+  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "", up, &guard), ==, 0);
+}
+
+static void
+test_eacces(Tree *t, gconstpointer data)
+{
+  if (geteuid() == 0) {
+    g_test_skip("root is never denied");
+    return;
+  }
+  mk(t, "closed");
+  touch(t, "closed/in");
+  g_autofree char *closed = g_build_filename(t->top, "closed", NULL);
+  g_assert_cmpint(chmod(closed, 0), ==, 0);
+  int r = res(t, "", "closed/in");
+  g_assert_cmpint(chmod(closed, 0755), ==, 0);
+  g_assert_cmpint(r, ==, EACCES);
+  g_assert_false(lfs_resolve_is_dangling(r));
+}
+
+#define ADD(path, fn) g_test_add(path, Tree, NULL, tree_setup, fn, tree_teardown)
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  ADD("/resolve/relative", test_relative);
+  ADD("/resolve/absolute", test_absolute);
+  ADD("/resolve/chains", test_chains);
+  ADD("/resolve/loops", test_loops);
+  ADD("/resolve/above-source", test_above_source);
+  ADD("/resolve/guard", test_guard);
+  ADD("/resolve/eacces", test_eacces);
+  return g_test_run();
+}

@@ -13,7 +13,24 @@
 typedef struct {
   int fd;
   LfsDirSnap *snap;
+  guint links_at; /* index of the virtual .links entry, or G_MAXUINT */
 } LfsDir;
+
+
+/* Read the directory and add the virtual entry where the mode lists it and
+ * no real entry has its name. */
+static int
+read_snapshot(LfsCtx *c, LfsInode *dir, LfsDir *d)
+{
+  int err = lfs_dirsnap_read(d->snap, d->fd);
+  d->links_at = G_MAXUINT;
+  if (err != 0 || !lfs_links_listed_in(c, dir) ||
+      lfs_dirsnap_contains(d->snap, c->opt.links_name))
+    return err;
+  d->links_at = lfs_dirsnap_len(d->snap);
+  lfs_dirsnap_append(d->snap, lfs_links_vino(dir), DT_DIR, c->opt.links_name);
+  return 0;
+}
 
 static LfsDir *
 dir_handle(struct fuse_file_info *fi)
@@ -52,6 +69,7 @@ dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   LfsDir *d = g_new0(LfsDir, 1);
   d->fd = lfs_steal_fd(&fd);
   d->snap = lfs_dirsnap_new();
+  d->links_at = G_MAXUINT;
   fi->fh = (uintptr_t)d;
   fi->cache_readdir = c->opt.cache == LFS_CACHE_ALWAYS;
   if (fuse_reply_open(req, fi) != 0)
@@ -79,7 +97,8 @@ add_entry(fuse_req_t req, fuse_ino_t ino, LfsDir *d, guint k, char *p, size_t re
   off_t next = (off_t)k + 1;
 
   if (!plus) {
-    struct stat st = {.st_ino = lfs_itab_vino(c->itab, ddev, de->ino),
+    struct stat st = {.st_ino = k == d->links_at ? de->ino
+                                                 : lfs_itab_vino(c->itab, ddev, de->ino),
                       .st_mode = (mode_t)de->type << 12};
     size_t n = fuse_add_direntry(req, p, rem, name, &st, next);
     *full = n > rem;
@@ -88,7 +107,10 @@ add_entry(fuse_req_t req, fuse_ino_t ino, LfsDir *d, guint k, char *p, size_t re
 
   struct fuse_entry_param e = {0};
   gboolean looked_up = FALSE;
-  if (is_dot_or_dotdot(name)) {
+  if (k == d->links_at) {
+    e.attr.st_ino = de->ino; /* virtual: looked up on demand */
+    e.attr.st_mode = S_IFDIR;
+  } else if (is_dot_or_dotdot(name)) {
     e.attr.st_ino = lfs_itab_vino(c->itab, ddev, de->ino);
     e.attr.st_mode = (mode_t)de->type << 12;
   } else {
@@ -109,7 +131,7 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
   LfsDir *d = dir_handle(fi);
   if (off == 0) {
-    int err = lfs_dirsnap_read(d->snap, d->fd);
+    int err = read_snapshot(lfs_ctx(req), lfs_inode(req, ino), d);
     if (err != 0) {
       fuse_reply_err(req, err);
       return;

@@ -515,3 +515,43 @@ lfs_inode_devino(const LfsInode *i, dev_t *dev, ino_t *ino)
   *dev = i->dev;
   *ino = i->ino;
 }
+
+void
+lfs_itab_ref(LfsInodeTable *t, LfsInode *i)
+{
+  g_mutex_lock(&t->lock);
+  i->refs++;
+  g_mutex_unlock(&t->lock);
+}
+
+void
+lfs_itab_unref(LfsInodeTable *t, LfsInode *i)
+{
+  g_mutex_lock(&t->lock);
+  g_assert(i->refs > 0);
+  i->refs--;
+  maybe_free_locked(t, i);
+  g_mutex_unlock(&t->lock);
+}
+
+char *
+lfs_itab_path(LfsInodeTable *t, LfsInode *i)
+{
+  g_autoptr(GPtrArray) parts = g_ptr_array_new();
+  g_mutex_lock(&t->lock);
+  LfsInode *p = i;
+  for (; p != t->root && p->name != NULL; p = p->parent)
+    g_ptr_array_add(parts, p->name);
+  GString *s = g_string_new(NULL);
+  for (guint k = parts->len; k-- > 0;) {
+    if (s->len > 0)
+      g_string_append_c(s, '/');
+    g_string_append(s, parts->pdata[k]);
+  }
+  g_mutex_unlock(&t->lock);
+  if (p != t->root) {
+    g_string_free(s, TRUE);
+    return NULL;
+  }
+  return g_string_free(s, FALSE);
+}

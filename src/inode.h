@@ -108,3 +108,10 @@ lfs_unpin(LfsPin *pin)
   pin->fd = -1;
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(LfsPin, lfs_unpin)
+
+/* Keep i (and so its ancestors) alive beyond the kernel's references. */
+void lfs_itab_ref(LfsInodeTable *t, LfsInode *i);
+void lfs_itab_unref(LfsInodeTable *t, LfsInode *i);
+/* i's path relative to SOURCE ("" for the root), as last named through the
+ * view; NULL if it has no name any more. */
+char *lfs_itab_path(LfsInodeTable *t, LfsInode *i);

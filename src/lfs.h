@@ -2,10 +2,26 @@
  * fuse_req_userdata(); there is no other global state. */
 #pragma once
 
+#include "index.h"
 #include "inode.h"
 #include "options.h"
+#include "resolve.h"
 
 #include <fuse_lowlevel.h>
+
+typedef struct LfsVnodes LfsVnodes;
+
+/* The background scan (scan.c). lock guards every field. */
+typedef struct {
+  GMutex lock;
+  GCond cond;         /* signalled when a scan ends */
+  gboolean scanning;  /* a scan is filling the index */
+  gboolean dirty;     /* a directory moved through the view during the scan */
+  gboolean stop;      /* unmounting: end the scan thread */
+  gint64 started_us;  /* monotonic time the current scan started */
+  double seconds;     /* duration of the last finished scan */
+  GThread *thread;
+} LfsScanState;
 
 typedef struct {
   LfsOptions opt;
@@ -13,6 +29,22 @@ typedef struct {
   LfsInodeTable *itab;  /* real inodes */
   double timeout;       /* entry and attribute timeout, seconds */
   gboolean root_daemon; /* euid 0: may switch credentials, use AT_EMPTY_PATH links */
+
+  /* The link index and what keeps it true. Lock order: change_lock, then
+   * scan.lock, then the inode table's and the index's own locks (leaves).
+   * Changes through the view hold change_lock for reading around their
+   * system call and index update; the scan holds it for writing around
+   * each entry, so the two never interleave within one entry. */
+  LfsIndex *index;
+  GRWLock change_lock;
+  LfsScanState scan;
+  LfsVnodes *vnodes;                /* virtual inodes of the .links trees */
+  int root_fd;                      /* O_PATH of SOURCE, for scan and resolve */
+  int mp_fd;                        /* O_PATH under MOUNTPOINT, or -1 */
+  char *mp_rel;                     /* MOUNTPOINT relative to SOURCE, if inside */
+  char *mp_name;                    /* its last component */
+  struct lfs_resolve_guard guard;   /* for lfs_resolve_symlink */
+  struct fuse_lowlevel_ops real_ops; /* the passthrough, behind the dispatch */
 } LfsCtx;
 
 static inline LfsCtx *
@@ -40,6 +72,51 @@ lfs_proc_fd(char buf[LFS_PROC_FD_MAX], int fd)
 void lfs_passthrough_ops(struct fuse_lowlevel_ops *ops);
 void lfs_fileops_ops(struct fuse_lowlevel_ops *ops);
 void lfs_dirops_ops(struct fuse_lowlevel_ops *ops);
+
+/* Virtual inodes have odd node ids (real ones are pointers, and 1 the root). */
+static inline gboolean
+lfs_is_virtual(fuse_ino_t ino)
+{
+  return ino != 1 && (ino & 1) != 0;
+}
+
+/* Open relpath (relative to SOURCE) without following any symlink and
+ * without entering our own mount. Returns 0 or a positive errno. */
+int lfs_open_rel(LfsCtx *c, const char *relpath, int flags, int *fd);
+/* lstat of relpath, the same way. */
+int lfs_stat_rel(LfsCtx *c, const char *relpath, struct stat *st);
+
+/* scan.c */
+void lfs_scan_start(LfsCtx *c);
+void lfs_scan_stop(LfsCtx *c);
+/* Wait while a scan is running; FALSE if unmounting. */
+gboolean lfs_scan_wait_ready(LfsCtx *c);
+/* For status: whether a scan runs, and its seconds so far or last. */
+gboolean lfs_scan_state(LfsCtx *c, double *seconds);
+void lfs_scan_mark_dirty(LfsCtx *c);
+
+/* update.c: keep the index true across changes made through the view.
+ * Call begin before the system call and end after the index update. */
+void lfs_change_begin(LfsCtx *c);
+void lfs_change_end(LfsCtx *c);
+void lfs_update_entry(LfsCtx *c, LfsInode *parent, const char *name);
+void lfs_update_path(LfsCtx *c, const char *relpath);
+void lfs_update_removed(LfsCtx *c, LfsInode *parent, const char *name);
+void lfs_update_renamed(LfsCtx *c, LfsInode *op, const char *on, LfsInode *np,
+                        const char *nn, unsigned flags);
+void lfs_update_symlink(LfsCtx *c, LfsIndex *idx, int dirfd, const char *dir,
+                        const char *name, const struct stat *st);
+
+/* linksdir.c: the virtual namespace, and the dispatch in front of the
+ * passthrough. */
+void lfs_links_ops(LfsCtx *c, struct fuse_lowlevel_ops *ops);
+void lfs_links_dir_ops(struct fuse_lowlevel_ops *ops);
+/* Whether readdir of dir lists the virtual directory (-o links=). */
+gboolean lfs_links_listed_in(LfsCtx *c, LfsInode *dir);
+/* st_ino of dir's virtual directory. */
+uint64_t lfs_links_vino(LfsInode *dir);
+LfsVnodes *lfs_vnodes_new(void);
+void lfs_vnodes_free(LfsCtx *c, LfsVnodes *v);
 
 /* Shared by the entry-making operations. */
 int lfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,

@@ -169,9 +169,11 @@ apply_options(const LfsCmdline *cl, LfsOptions *o)
   return TRUE;
 }
 
-/* Remember the directory under the mountpoint, for a MOUNTPOINT inside SOURCE. */
+/* Remember the directory under the mountpoint, for a MOUNTPOINT inside
+ * SOURCE: the inode table, the scan and the resolver all use it instead of
+ * walking into our own mount. */
 static void
-guard_mountpoint(LfsInodeTable *t, const char *mountpoint)
+guard_mountpoint(LfsCtx *c, const char *mountpoint)
 {
   g_autofree char *real = realpath(mountpoint, NULL);
   lfs_autofd mp = open(mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -180,7 +182,20 @@ guard_mountpoint(LfsInodeTable *t, const char *mountpoint)
   if (real == NULL || parent < 0 || fstat(parent, &pst) < 0)
     return;
   g_autofree char *name = g_path_get_basename(real);
-  lfs_itab_set_guard(t, lfs_steal_fd(&mp), pst.st_dev, pst.st_ino, name);
+  size_t slen = strlen(c->source);
+  if (strcmp(c->source, "/") == 0)
+    c->mp_rel = g_strdup(real + 1);
+  else if (strncmp(real, c->source, slen) == 0 && real[slen] == '/')
+    c->mp_rel = g_strdup(real + slen + 1);
+  c->mp_fd = fcntl(mp, F_DUPFD_CLOEXEC, 0);
+  c->guard = (struct lfs_resolve_guard){.source_path = c->source,
+                                        .mp_parent_dev = pst.st_dev,
+                                        .mp_parent_ino = pst.st_ino,
+                                        .mp_name = NULL,
+                                        .mp_fd = c->mp_fd};
+  lfs_itab_set_guard(c->itab, lfs_steal_fd(&mp), pst.st_dev, pst.st_ino, name);
+  c->mp_name = g_steal_pointer(&name);
+  c->guard.mp_name = c->mp_name;
 }
 
 static size_t
@@ -216,6 +231,7 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
   lfs_passthrough_ops(&ops);
   lfs_dirops_ops(&ops);
   lfs_fileops_ops(&ops);
+  lfs_links_ops(c, &ops);
 
   struct fuse_session *se = fuse_session_new(args, &ops, sizeof ops, c);
   if (se == NULL)
@@ -228,6 +244,7 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, fo->mountpoint) == 0) {
       fuse_daemonize(fo->foreground);
+      lfs_scan_start(c); /* after the fork of fuse_daemonize */
       if (fo->singlethread) {
         ret = fuse_session_loop(se);
       } else {
@@ -240,6 +257,7 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
         ret = fuse_session_loop_mt(se, cfg);
         fuse_loop_cfg_destroy(cfg);
       }
+      lfs_scan_stop(c);
       fuse_session_unmount(se);
       /* A loop ended by SIGINT or SIGTERM is a clean unmount. */
       if (ret == SIGINT || ret == SIGTERM)
@@ -284,7 +302,8 @@ check_args(const LfsCmdline *cl, LfsCtx *c, struct fuse_args *args,
     fprintf(stderr, "linkfs: SOURCE '%s': %s\n", cl->source, g_strerror(err));
     return FALSE;
   }
-  guard_mountpoint(c->itab, fo->mountpoint);
+  c->root_fd = open(c->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  guard_mountpoint(c, fo->mountpoint);
   c->timeout = lfs_cache_timeout(c->opt.cache);
   c->root_daemon = geteuid() == 0;
   return TRUE;
@@ -307,15 +326,31 @@ add_mount_options(const LfsCmdline *cl, const LfsCtx *c, struct fuse_args *args)
 static int
 prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
 {
-  LfsCtx ctx = {0};
+  LfsCtx ctx = {.root_fd = -1, .mp_fd = -1};
   struct fuse_cmdline_opts fo = {0};
   lfs_options_init(&ctx.opt);
+  ctx.index = lfs_index_new();
+  ctx.vnodes = lfs_vnodes_new();
+  g_rw_lock_init(&ctx.change_lock);
+  g_mutex_init(&ctx.scan.lock);
+  g_cond_init(&ctx.scan.cond);
   int ret = 1;
   if (check_args(cl, &ctx, args, &fo)) {
     add_mount_options(cl, &ctx, args);
     ret = run_session(&ctx, args, &fo);
   }
+  lfs_vnodes_free(&ctx, ctx.vnodes);
   lfs_itab_free(ctx.itab);
+  lfs_index_free(ctx.index);
+  if (ctx.root_fd >= 0)
+    close(ctx.root_fd);
+  if (ctx.mp_fd >= 0)
+    close(ctx.mp_fd);
+  g_free(ctx.mp_rel);
+  g_free(ctx.mp_name);
+  g_rw_lock_clear(&ctx.change_lock);
+  g_mutex_clear(&ctx.scan.lock);
+  g_cond_clear(&ctx.scan.cond);
   free(ctx.source);
   free(fo.mountpoint);
   lfs_options_clear(&ctx.opt);

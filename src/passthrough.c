@@ -218,6 +218,7 @@ make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, const MkArgs *a,
   err = lfs_creds_enter(req, &cr);
   if (err != 0)
     return err;
+  lfs_change_begin(c);
   int res;
   switch (a->kind) {
   case MK_DIR:
@@ -232,6 +233,9 @@ make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, const MkArgs *a,
   }
   err = res < 0 ? errno : 0;
   lfs_creds_leave(&cr);
+  if (err == 0)
+    lfs_update_entry(c, lfs_inode(req, parent), name);
+  lfs_change_end(c);
   if (err != 0)
     return err;
   return lfs_do_lookup(req, parent, name, e);
@@ -285,8 +289,17 @@ do_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newnam
 static void
 pt_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
+  LfsCtx *c = lfs_ctx(req);
   struct fuse_entry_param e;
+  /* A file that had one name joins the index under both. */
+  g_autofree char *old = lfs_itab_path(c->itab, lfs_inode(req, ino));
+  lfs_change_begin(c);
   int err = do_link(req, ino, newparent, newname);
+  if (err == 0) {
+    lfs_update_path(c, old);
+    lfs_update_entry(c, lfs_inode(req, newparent), newname);
+  }
+  lfs_change_end(c);
   if (err == 0)
     err = lfs_do_lookup(req, newparent, newname, &e);
   reply_entry_or_err(req, err, &e);
@@ -302,7 +315,12 @@ do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
   if (err != 0)
     return err;
   lfs_itab_before_remove(c->itab, p, name);
-  return unlinkat(pin.fd, name, flags) < 0 ? errno : 0;
+  lfs_change_begin(c);
+  err = unlinkat(pin.fd, name, flags) < 0 ? errno : 0;
+  if (err == 0)
+    lfs_update_removed(c, p, name);
+  lfs_change_end(c);
+  return err;
 }
 
 static void
@@ -332,8 +350,13 @@ do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
     return err;
   if (!(flags & RENAME_EXCHANGE))
     lfs_itab_before_remove(c->itab, np, newname);
-  if (renameat2(from.fd, name, to.fd, newname, flags) < 0)
-    return errno;
+  lfs_change_begin(c);
+  err = renameat2(from.fd, name, to.fd, newname, flags) < 0 ? errno : 0;
+  if (err == 0)
+    lfs_update_renamed(c, op, name, np, newname, flags);
+  lfs_change_end(c);
+  if (err != 0)
+    return err;
   lfs_itab_renamed(c->itab, op, name, np, newname, flags);
   if (flags & RENAME_EXCHANGE)
     lfs_itab_renamed(c->itab, np, newname, op, name, flags);

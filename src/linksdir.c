@@ -1,0 +1,328 @@
+/* linksdir.c: FUSE operations on the virtual .links trees, and the
+ * dispatch that sends each request to them or to the passthrough.
+ *
+ * Virtual entries are never cached by the kernel (zero timeouts, no
+ * readdir cache, status read with direct_io), so no listing is stale.
+ * Every change attempt on them fails with EROFS. */
+#include "lfs.h"
+
+#include "dirsnap.h"
+#include "names.h"
+#include "vnode.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#define OUTSIDE_XATTR "user.linkfs.outside"
+
+static void
+reply_vnode_entry(fuse_req_t req, LfsCtx *c, const VSpec *spec)
+{
+  VNode *vn = lfs_vnode_get(c, spec);
+  struct fuse_entry_param e = {.ino = lfs_vnode_nodeid(vn)};
+  int err = lfs_vnode_stat(c, vn, &e.attr);
+  if (err != 0) {
+    lfs_vnode_forget(c, vn, 1);
+    fuse_reply_err(req, err);
+    return;
+  }
+  if (fuse_reply_entry(req, &e) != 0)
+    lfs_vnode_forget(c, vn, 1);
+}
+
+static void
+v_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+  LfsCtx *c = lfs_ctx(req);
+  g_autoptr(LfsSeer) seer = lfs_seer_new(c, req);
+  VSpec spec;
+  int err = lfs_vnode_child(c, seer, lfs_vnode(parent), name, &spec);
+  if (err != 0)
+    fuse_reply_err(req, err);
+  else
+    reply_vnode_entry(req, c, &spec);
+}
+
+static void
+d_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+  LfsCtx *c = lfs_ctx(req);
+  if (lfs_is_virtual(parent)) {
+    v_lookup(req, parent, name);
+    return;
+  }
+  if (strcmp(name, c->opt.links_name) != 0) {
+    c->real_ops.lookup(req, parent, name);
+    return;
+  }
+  struct fuse_entry_param e;
+  int err = lfs_do_lookup(req, parent, name, &e);
+  if (err != ENOENT) { /* a real entry of that name wins */
+    if (err != 0)
+      fuse_reply_err(req, err);
+    else
+      fuse_reply_entry(req, &e);
+    return;
+  }
+  VSpec spec = {.kind = VN_LINKS, .dir = lfs_inode(req, parent)};
+  reply_vnode_entry(req, c, &spec);
+}
+
+static void
+d_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+  LfsCtx *c = lfs_ctx(req);
+  if (lfs_is_virtual(ino))
+    lfs_vnode_forget(c, lfs_vnode(ino), nlookup);
+  else
+    lfs_itab_forget(c->itab, ino, nlookup);
+  fuse_reply_none(req);
+}
+
+static void
+d_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+  LfsCtx *c = lfs_ctx(req);
+  for (size_t k = 0; k < count; k++) {
+    if (lfs_is_virtual(forgets[k].ino))
+      lfs_vnode_forget(c, lfs_vnode(forgets[k].ino), forgets[k].nlookup);
+    else
+      lfs_itab_forget(c->itab, forgets[k].ino, forgets[k].nlookup);
+  }
+  fuse_reply_none(req);
+}
+
+static void
+d_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  LfsCtx *c = lfs_ctx(req);
+  if (!lfs_is_virtual(ino)) {
+    c->real_ops.getattr(req, ino, fi);
+    return;
+  }
+  struct stat st;
+  int err = lfs_vnode_stat(c, lfs_vnode(ino), &st);
+  if (err != 0)
+    fuse_reply_err(req, err);
+  else
+    fuse_reply_attr(req, &st, 0);
+}
+
+static void
+d_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+  LfsCtx *c = lfs_ctx(req);
+  if (!lfs_is_virtual(ino)) {
+    c->real_ops.readlink(req, ino);
+    return;
+  }
+  VNode *vn = lfs_vnode(ino);
+  g_autofree char *target = NULL;
+  g_autofree char *from = lfs_vnode_dir_path(c, vn, TRUE);
+  int err = lfs_vnode_target(c, vn, &target);
+  if (err == 0 && from == NULL)
+    err = ENOENT;
+  if (err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  g_autofree char *rel = lfs_reltarget(from, target);
+  fuse_reply_readlink(req, rel);
+}
+
+/* ---- virtual directories ---- */
+
+static uint8_t
+child_type(VKind parent, const char *name)
+{
+  switch (parent) {
+  case VN_LINKS:
+    return strcmp(name, "status") == 0 ? DT_REG : DT_DIR;
+  case VN_SIBLINGS:
+  case VN_INODES:
+    return DT_DIR;
+  default:
+    return DT_LNK;
+  }
+}
+
+static VSpec
+child_spec(LfsCtx *c, const VNode *p, const char *name)
+{
+  VSpec s = {.dir = p->dir, .name = name};
+  switch (p->kind) {
+  case VN_LINKS: {
+    static const struct {
+      const char *n;
+      VKind k;
+    } kids[] = {{"siblings", VN_SIBLINGS}, {"dangling", VN_DANGLING},
+                {"inodes", VN_INODES},     {"all-dangling", VN_ALLDANG},
+                {"status", VN_STATUS}};
+    s.name = NULL;
+    for (guint k = 0; k < G_N_ELEMENTS(kids); k++) {
+      if (strcmp(kids[k].n, name) == 0)
+        s.kind = kids[k].k;
+    }
+    break;
+  }
+  case VN_SIBLINGS:
+    s.kind = VN_SIBDIR;
+    break;
+  case VN_SIBDIR:
+    s = (VSpec){.kind = VN_SIBLINK, .dir = p->dir, .name = p->name, .flat = name};
+    break;
+  case VN_DANGLING:
+    s.kind = VN_DANGLINK;
+    break;
+  case VN_INODES:
+    s.kind = VN_INODIR;
+    break;
+  case VN_INODIR:
+    s = (VSpec){.kind = VN_INOLINK, .dir = p->dir, .name = p->name, .flat = name};
+    break;
+  default:
+    s = (VSpec){.kind = VN_ALLDANGLINK, .dir = p->dir, .flat = name};
+    break;
+  }
+  (void)c;
+  return s;
+}
+
+static void
+v_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  LfsCtx *c = lfs_ctx(req);
+  VNode *vn = lfs_vnode(ino);
+  g_autoptr(LfsSeer) seer = lfs_seer_new(c, req);
+  g_autoptr(GPtrArray) names = NULL;
+  int err = lfs_vnode_list(c, seer, vn, &names);
+  if (err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  LfsDirSnap *snap = lfs_dirsnap_new();
+  lfs_dirsnap_append(snap, vn->vino, DT_DIR, ".");
+  lfs_dirsnap_append(snap, vn->vino, DT_DIR, "..");
+  for (guint k = 0; k < names->len; k++) {
+    VSpec s = child_spec(c, vn, names->pdata[k]);
+    lfs_dirsnap_append(snap, lfs_vnode_peek_vino(&s), child_type(vn->kind, names->pdata[k]),
+                       names->pdata[k]);
+  }
+  fi->fh = (uintptr_t)snap;
+  fi->cache_readdir = 0;
+  fi->keep_cache = 0;
+  if (fuse_reply_open(req, fi) != 0)
+    lfs_dirsnap_free(snap);
+}
+
+static void
+v_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
+          gboolean plus)
+{
+  LfsDirSnap *snap = (LfsDirSnap *)(uintptr_t)fi->fh;
+  g_autofree char *buf = g_malloc(size);
+  size_t used = 0;
+  for (guint k = (guint)off; k < lfs_dirsnap_len(snap); k++) {
+    const LfsDirent *de = lfs_dirsnap_get(snap, k);
+    const char *name = lfs_dirsnap_name(snap, de);
+    size_t n;
+    if (plus) {
+      /* ino 0: the kernel looks the entry up itself when it needs it. */
+      struct fuse_entry_param e = {.attr.st_ino = de->ino,
+                                   .attr.st_mode = (mode_t)de->type << 12};
+      n = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)k + 1);
+    } else {
+      struct stat st = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12};
+      n = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)k + 1);
+    }
+    if (n > size - used)
+      break;
+    used += n;
+  }
+  fuse_reply_buf(req, buf, used);
+}
+
+static void
+d_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  if (lfs_is_virtual(ino))
+    v_opendir(req, ino, fi);
+  else
+    lfs_ctx(req)->real_ops.opendir(req, ino, fi);
+}
+
+static void
+d_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+  if (lfs_is_virtual(ino))
+    v_readdir(req, size, off, fi, FALSE);
+  else
+    lfs_ctx(req)->real_ops.readdir(req, ino, size, off, fi);
+}
+
+static void
+d_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+              struct fuse_file_info *fi)
+{
+  if (lfs_is_virtual(ino))
+    v_readdir(req, size, off, fi, TRUE);
+  else
+    lfs_ctx(req)->real_ops.readdirplus(req, ino, size, off, fi);
+}
+
+static void
+d_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  if (!lfs_is_virtual(ino)) {
+    lfs_ctx(req)->real_ops.releasedir(req, ino, fi);
+    return;
+  }
+  lfs_dirsnap_free((LfsDirSnap *)(uintptr_t)fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+static void
+d_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+  if (lfs_is_virtual(ino))
+    fuse_reply_err(req, 0);
+  else
+    lfs_ctx(req)->real_ops.fsyncdir(req, ino, datasync, fi);
+}
+
+gboolean
+lfs_links_listed_in(LfsCtx *c, LfsInode *dir)
+{
+  switch (c->opt.links) {
+  case LFS_LINKS_VISIBLE:
+    return TRUE;
+  case LFS_LINKS_ROOT:
+    return dir == lfs_itab_root(c->itab);
+  default:
+    return FALSE;
+  }
+}
+
+uint64_t
+lfs_links_vino(LfsInode *dir)
+{
+  VSpec s = {.kind = VN_LINKS, .dir = dir};
+  return lfs_vnode_peek_vino(&s);
+}
+
+void
+lfs_links_dir_ops(struct fuse_lowlevel_ops *ops)
+{
+  ops->lookup = d_lookup;
+  ops->forget = d_forget;
+  ops->forget_multi = d_forget_multi;
+  ops->getattr = d_getattr;
+  ops->readlink = d_readlink;
+  ops->opendir = d_opendir;
+  ops->readdir = d_readdir;
+  ops->readdirplus = d_readdirplus;
+  ops->releasedir = d_releasedir;
+  ops->fsyncdir = d_fsyncdir;
+}

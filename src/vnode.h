@@ -1,0 +1,102 @@
+/* vnode.h: the virtual inodes of the .links trees, and what they show.
+ *
+ *   D/.links/                       VN_LINKS      (D: a real directory)
+ *     siblings/                     VN_SIBLINGS
+ *       NAME/                       VN_SIBDIR     name = NAME
+ *         FLAT -> REL               VN_SIBLINK    name = NAME, flat = FLAT
+ *     dangling/                     VN_DANGLING
+ *       NAME -> REL                 VN_DANGLINK   name = NAME
+ *   MOUNTPOINT/.links/ adds
+ *     inodes/                       VN_INODES
+ *       INO/                        VN_INODIR     (gdev, gino), name = INO
+ *         FLAT -> REL               VN_INOLINK    (gdev, gino), name = INO, flat = FLAT
+ *     all-dangling/                 VN_ALLDANG
+ *       FLAT -> REL                 VN_ALLDANGLINK flat = FLAT
+ *     status                        VN_STATUS
+ *
+ * A record lives while the kernel knows it (lookup count) and keeps its
+ * directory D alive in the inode table. Its st_ino is a hash of what it
+ * shows, so it is the same each time it is looked up again. */
+#pragma once
+
+#include "lfs.h"
+
+typedef enum {
+  VN_LINKS,
+  VN_SIBLINGS,
+  VN_SIBDIR,
+  VN_SIBLINK,
+  VN_DANGLING,
+  VN_DANGLINK,
+  VN_INODES,
+  VN_INODIR,
+  VN_INOLINK,
+  VN_ALLDANG,
+  VN_ALLDANGLINK,
+  VN_STATUS,
+} VKind;
+
+typedef struct {
+  VKind kind;
+  LfsInode *dir; /* D, referenced; the root for root-only kinds */
+  dev_t gdev;    /* the group of VN_INODIR, VN_INOLINK */
+  ino_t gino;
+  char *name;
+  char *flat;
+  char *key;
+  uint64_t vino;
+  uint64_t nlookup;
+} VNode;
+
+static inline VNode *
+lfs_vnode(fuse_ino_t ino)
+{
+  return (VNode *)(uintptr_t)(ino & ~(fuse_ino_t)1);
+}
+
+static inline fuse_ino_t
+lfs_vnode_nodeid(VNode *vn)
+{
+  return (fuse_ino_t)(uintptr_t)vn | 1;
+}
+
+typedef struct {
+  VKind kind;
+  LfsInode *dir;
+  dev_t gdev;
+  ino_t gino;
+  const char *name;
+  const char *flat;
+} VSpec;
+
+/* The record for spec, with its lookup count raised by one. */
+VNode *lfs_vnode_get(LfsCtx *c, const VSpec *spec);
+void lfs_vnode_forget(LfsCtx *c, VNode *vn, uint64_t n);
+
+gboolean lfs_vnode_is_dir(VKind kind);
+
+/* Path (relative to the view root) of the virtual directory vn is, or
+ * holds vn. NULL if D has no name any more. */
+char *lfs_vnode_dir_path(LfsCtx *c, const VNode *vn, gboolean holding);
+
+/* Who may see what: NULL when nothing needs filtering for this caller. */
+typedef struct LfsSeer LfsSeer;
+LfsSeer *lfs_seer_new(LfsCtx *c, fuse_req_t req);
+void lfs_seer_free(LfsSeer *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LfsSeer, lfs_seer_free)
+gboolean lfs_seer_sees(LfsSeer *s, const char *relpath);
+
+/* The child called name of the virtual directory parent, as a spec (its
+ * strings borrowed from parent and name). Returns 0 or ENOENT. */
+int lfs_vnode_child(LfsCtx *c, LfsSeer *seer, const VNode *parent, const char *name,
+                    VSpec *out);
+/* st_ino that lfs_vnode_get would give spec. */
+uint64_t lfs_vnode_peek_vino(const VSpec *spec);
+/* Names in the virtual directory vn, sorted. */
+int lfs_vnode_list(LfsCtx *c, LfsSeer *seer, const VNode *vn, GPtrArray **names);
+/* The real path (relative to the view root) a virtual symlink leads to. */
+int lfs_vnode_target(LfsCtx *c, const VNode *vn, char **path);
+int lfs_vnode_stat(LfsCtx *c, const VNode *vn, struct stat *st);
+/* user.linkfs.outside of VN_SIBDIR and VN_INODIR. */
+int lfs_vnode_outside(LfsCtx *c, const VNode *vn, guint64 *outside);
+char *lfs_status_text(LfsCtx *c);

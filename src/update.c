@@ -13,6 +13,19 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* openat2 of one piece of a path (shorter than PATH_MAX), following no
+ * symlink at all. */
+static int
+open_piece(int dirfd, const char *piece, int flags)
+{
+  struct open_how how = {
+    .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+  };
+  long r = syscall(SYS_openat2, dirfd, *piece ? piece : ".", &how, sizeof how);
+  return r < 0 ? -errno : (int)r;
+}
+
 int
 lfs_open_rel(LfsCtx *c, const char *relpath, int flags, int *fd)
 {
@@ -24,14 +37,26 @@ lfs_open_rel(LfsCtx *c, const char *relpath, int flags, int *fd)
     start = c->mp_fd; /* below our own mount: the directory under it */
     rest = relpath[mplen] == '/' ? relpath + mplen + 1 : "";
   }
-  struct open_how how = {
-    .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
-    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-  };
-  long r = syscall(SYS_openat2, start, *rest ? rest : ".", &how, sizeof how);
+  /* Paths deeper than PATH_MAX are opened a piece at a time. */
+  lfs_autofd dir = -1;
+  while (strlen(rest) >= PATH_MAX - 1) {
+    const char *cut = rest + PATH_MAX / 2;
+    while (cut > rest && *cut != '/')
+      cut--;
+    if (cut == rest)
+      return ENAMETOOLONG;
+    g_autofree char *piece = g_strndup(rest, (gsize)(cut - rest));
+    int r = open_piece(dir >= 0 ? dir : start, piece, O_PATH | O_DIRECTORY);
+    if (r < 0)
+      return -r;
+    lfs_fd_cleanup(&dir);
+    dir = r;
+    rest = cut + 1;
+  }
+  int r = open_piece(dir >= 0 ? dir : start, rest, flags);
   if (r < 0)
-    return errno;
-  *fd = (int)r;
+    return -r;
+  *fd = r;
   return 0;
 }
 

@@ -248,6 +248,8 @@ def check_flat_dir(m, dirpath, rels, probs, ino=None, dangling=False):
         probs.add('listdir %r: %s', dirpath, e)
         return
     flats = collections.Counter(flat(r) for r in rels)
+    if len(set(names)) != len(names):
+        probs.add('%r: duplicate names in the listing', dirpath)
     got = {}
     for n in names:
         r = resolve_vlink(m, dirpath, n, probs)
@@ -255,14 +257,21 @@ def check_flat_dir(m, dirpath, rels, probs, ino=None, dangling=False):
             continue
         got[n] = r
         f = flat(r)
-        if len(f) <= NAME_MAX and flats[f] == 1:
-            if n != f:
-                probs.add('%r: entry %r for %r, expected name %r', dirpath,
-                          n, r, f)
-        elif len(f) > NAME_MAX:
-            if not n.startswith(ELLIPSIS) or len(n) > NAME_MAX:
+        # a FLAT that could be ambiguous (a name holding U+2215 itself, or a
+        # FLAT starting with the ellipsis) may take the hashed form too
+        ambiguous = SLASH in r or f.startswith(ELLIPSIS) or flats[f] > 1
+        hashed_ok = n.startswith(ELLIPSIS) and len(n) <= NAME_MAX
+        if len(f) > NAME_MAX:
+            if not hashed_ok:
                 probs.add('%r: entry %r for long FLAT %r: no "…" form',
                           dirpath, n, f)
+        elif ambiguous:
+            if not (hashed_ok or (n == f and flats[f] == 1)):
+                probs.add('%r: entry %r for %r: neither FLAT nor "…" form',
+                          dirpath, n, r)
+        elif n != f:
+            probs.add('%r: entry %r for %r, expected name %r', dirpath,
+                      n, r, f)
         if ino is not None:
             try:
                 sti = os.stat(join(dirpath, n)).st_ino

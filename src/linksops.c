@@ -148,7 +148,11 @@ d_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_
   const char *text = (const char *)(uintptr_t)fi->fh;
   size_t len = strlen(text);
   size_t start = MIN((size_t)off, len);
-  fuse_reply_buf(req, text + start, MIN(size, len - start));
+  size_t n = MIN(size, len - start);
+  /* A copy: once the reply is written, the reader may close and release
+   * the handle before fuse_reply_buf has returned. */
+  g_autofree char *copy = g_memdup2(text + start, n);
+  fuse_reply_buf(req, copy, n);
 }
 
 static void

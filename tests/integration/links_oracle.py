@@ -238,6 +238,19 @@ def resolve_vlink(m, dirpath, name, probs):
     return full[len(root) + 1:]
 
 
+def _follow(p):
+    try:
+        st = os.stat(p)
+        return (st.st_dev, st.st_ino)
+    except OSError as e:
+        return errno.errorcode.get(e.errno, e.errno)
+
+
+def renameat2(old, new, flags):
+    """H.renameat2 for bytes paths too."""
+    H.renameat2(os.fsdecode(old), os.fsdecode(new), flags)
+
+
 def check_flat_dir(m, dirpath, rels, probs, ino=None, dangling=False):
     """dirpath holds one symlink per rel path, named FLAT(rel) (hashed form
     for FLAT longer than 255 bytes), each relative and designating rel; when
@@ -266,20 +279,27 @@ def check_flat_dir(m, dirpath, rels, probs, ino=None, dangling=False):
                 probs.add('%r: entry %r for long FLAT %r: no "…" form',
                           dirpath, n, f)
         elif ambiguous:
-            if not (hashed_ok or (n == f and flats[f] == 1)):
+            if not (hashed_ok or n == f):
                 probs.add('%r: entry %r for %r: neither FLAT nor "…" form',
                           dirpath, n, r)
         elif n != f:
             probs.add('%r: entry %r for %r, expected name %r', dirpath,
                       n, r, f)
         if ino is not None:
+            # the path designated names the inode; following the virtual
+            # link (kernel path walk) ends where following that path ends
+            # (the group may be a group of symlinks)
+            real = join(b(m.mnt), r)
             try:
-                sti = os.stat(join(dirpath, n)).st_ino
+                sti = os.lstat(real).st_ino
                 if sti != ino:
-                    probs.add('%r/%r reaches inode %d, expected %d', dirpath,
-                              n, sti, ino)
+                    probs.add('%r/%r designates %r, inode %d, expected %d',
+                              dirpath, n, r, sti, ino)
             except OSError as e:
-                probs.add('stat %r/%r: %s', dirpath, n, e)
+                probs.add('lstat %r: %s', real, e)
+            if _follow(join(dirpath, n)) != _follow(real):
+                probs.add('following %r/%r: %r, following %r: %r', dirpath,
+                          n, _follow(join(dirpath, n)), r, _follow(real))
         if dangling:
             try:
                 if not stat.S_ISLNK(os.lstat(join(b(m.mnt), r)).st_mode):

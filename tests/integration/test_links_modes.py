@@ -111,7 +111,11 @@ def test_real_entry_named_links_wins_with_warning(linkfs):
                  'x/.links': b'a real file named .links'})
     m = _mount(linkfs, spec=spec)
     R = b(m.mnt)
-    assert sorted(os.listdir(join(R, b'd/.links'))) == [b'mine.txt', b'sub']
+    # a real directory of the view: it has its own virtual .links inside
+    assert sorted(os.listdir(join(R, b'd/.links'))) == [b'.links',
+                                                        b'mine.txt', b'sub']
+    assert sorted(os.listdir(join(R, b'd/.links/.links'))) == [b'dangling',
+                                                               b'siblings']
     with open(join(R, b'd/.links/mine.txt'), 'rb') as f:
         assert f.read() == b'real content'
     with open(join(R, b'x/.links'), 'rb') as f:
@@ -134,7 +138,7 @@ def test_real_entry_named_links_wins_with_warning(linkfs):
     # with another name both are visible
     m2 = linkfs('-o', 'links_name=@links', src=m.src)
     R2 = b(m2.mnt)
-    assert sorted(os.listdir(join(R2, b'd/.links'))) == [b'f-link',
+    assert sorted(os.listdir(join(R2, b'd/.links'))) == [b'@links', b'f-link',
                                                          b'mine.txt', b'new',
                                                          b'sub']
     assert sorted(os.listdir(join(R2, b'd/@links'))) == [b'dangling',

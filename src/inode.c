@@ -467,20 +467,38 @@ record_named_locked(LfsInodeTable *t, const struct stat *st, LfsInode *parent,
   return i;
 }
 
-void
-lfs_itab_before_remove(LfsInodeTable *t, LfsInode *parent, const char *name)
+LfsInode *
+lfs_itab_prepare_remove(LfsInodeTable *t, LfsInode *parent, const char *name)
 {
   struct stat st;
   if (lfs_itab_statat(t, parent, name, &st) != 0)
-    return;
+    return NULL;
   g_mutex_lock(&t->lock);
   LfsInode *i = record_named_locked(t, &st, parent, name);
-  if (i != NULL && !i->permanent && ensure_fd_locked(t, i) == 0) {
-    set_nameless_locked(t, i, TRUE);
-    set_name_locked(t, i, NULL, NULL);
+  if (i != NULL && (i->permanent || ensure_fd_locked(t, i) != 0))
+    i = NULL;
+  if (i != NULL) {
+    i->fd_users++; /* the descriptor stays while the name goes */
+    lru_remove(t, i);
   }
   evict_locked(t);
   g_mutex_unlock(&t->lock);
+  return i;
+}
+
+void
+lfs_itab_finish_remove(LfsInodeTable *t, LfsInode *i, LfsInode *parent, const char *name,
+                       gboolean removed)
+{
+  if (i == NULL)
+    return;
+  g_mutex_lock(&t->lock);
+  if (removed && i->parent == parent && g_strcmp0(i->name, name) == 0) {
+    set_nameless_locked(t, i, TRUE);
+    set_name_locked(t, i, NULL, NULL);
+  }
+  g_mutex_unlock(&t->lock);
+  lfs_inode_fd_put(t, i);
 }
 
 void

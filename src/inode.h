@@ -60,10 +60,14 @@ LfsInode *lfs_itab_found(LfsInodeTable *t, LfsInode *parent, const char *name,
                          const struct stat *st, int *fd);
 void lfs_itab_forget(LfsInodeTable *t, uint64_t nodeid, uint64_t nlookup);
 
-/* Namespace bookkeeping. Call before removing (parent, name) or renaming
- * over it: if a record is known by that name, it gets a descriptor of its
- * own so that open descriptors and other names keep working. */
-void lfs_itab_before_remove(LfsInodeTable *t, LfsInode *parent, const char *name);
+/* Namespace bookkeeping around removing (parent, name), or renaming over
+ * it. prepare: if a record is known by that name, it gets a descriptor of
+ * its own (pinned) while the name still exists. finish: if the name went,
+ * the record keeps that descriptor until the kernel forgets it, so open
+ * files and other names keep working; if not, nothing changed. */
+LfsInode *lfs_itab_prepare_remove(LfsInodeTable *t, LfsInode *parent, const char *name);
+void lfs_itab_finish_remove(LfsInodeTable *t, LfsInode *i, LfsInode *parent,
+                            const char *name, gboolean removed);
 /* After a successful rename (flags as renameat2). */
 void lfs_itab_renamed(LfsInodeTable *t, LfsInode *oldparent, const char *oldname,
                       LfsInode *newparent, const char *newname, unsigned flags);

@@ -314,12 +314,13 @@ do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
   int err = lfs_pin(c->itab, p, &pin);
   if (err != 0)
     return err;
-  lfs_itab_before_remove(c->itab, p, name);
+  LfsInode *gone = lfs_itab_prepare_remove(c->itab, p, name);
   lfs_change_begin(c);
   err = unlinkat(pin.fd, name, flags) < 0 ? errno : 0;
   if (err == 0)
     lfs_update_removed(c, p, name);
   lfs_change_end(c);
+  lfs_itab_finish_remove(c->itab, gone, p, name, err == 0);
   return err;
 }
 
@@ -348,13 +349,14 @@ do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
     err = lfs_pin(c->itab, np, &to);
   if (err != 0)
     return err;
-  if (!(flags & RENAME_EXCHANGE))
-    lfs_itab_before_remove(c->itab, np, newname);
+  LfsInode *over = (flags & RENAME_EXCHANGE) ? NULL
+                                               : lfs_itab_prepare_remove(c->itab, np, newname);
   lfs_change_begin(c);
   err = renameat2(from.fd, name, to.fd, newname, flags) < 0 ? errno : 0;
   if (err == 0)
     lfs_update_renamed(c, op, name, np, newname, flags);
   lfs_change_end(c);
+  lfs_itab_finish_remove(c->itab, over, np, newname, err == 0);
   if (err != 0)
     return err;
   lfs_itab_renamed(c->itab, op, name, np, newname, flags);

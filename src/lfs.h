@@ -10,6 +10,7 @@
 #include <fuse_lowlevel.h>
 
 typedef struct LfsVnodes LfsVnodes;
+typedef struct LfsWatch LfsWatch;
 
 /* The background scan (scan.c). lock guards every field. */
 typedef struct {
@@ -18,6 +19,7 @@ typedef struct {
   gboolean scanning;  /* a scan is filling the index */
   gboolean dirty;     /* a directory moved through the view during the scan */
   gboolean stop;      /* unmounting: end the scan thread */
+  gboolean requested; /* -o watch asks for a new scan */
   gint64 started_us;  /* monotonic time the current scan started */
   double seconds;     /* duration of the last finished scan */
   GThread *thread;
@@ -39,6 +41,7 @@ typedef struct {
   GRWLock change_lock;
   LfsScanState scan;
   LfsVnodes *vnodes;                /* virtual inodes of the .links trees */
+  LfsWatch *watch;                  /* -o watch, or NULL */
   int root_fd;                      /* O_PATH of SOURCE, for scan and resolve */
   int mp_fd;                        /* O_PATH under MOUNTPOINT, or -1 */
   char *mp_rel;                     /* MOUNTPOINT relative to SOURCE, if inside */
@@ -94,6 +97,19 @@ gboolean lfs_scan_wait_ready(LfsCtx *c);
 /* For status: whether a scan runs, and its seconds so far or last. */
 gboolean lfs_scan_state(LfsCtx *c, double *seconds);
 void lfs_scan_mark_dirty(LfsCtx *c);
+gboolean lfs_scan_stopping(LfsCtx *c);
+/* Ask the scan thread for a new full scan (as SIGHUP does). */
+void lfs_scan_request(LfsCtx *c);
+/* Index the directory relpath and everything below it (a new directory). */
+void lfs_scan_subtree(LfsCtx *c, const char *relpath);
+
+/* watch.c: -o watch. start before the first scan, run after it is started,
+ * stop after lfs_scan_stop. */
+void lfs_watch_start(LfsCtx *c);
+void lfs_watch_run(LfsCtx *c);
+void lfs_watch_stop(LfsCtx *c);
+void lfs_watch_add(LfsCtx *c, int dirfd, const char *rel);
+const char *lfs_watch_mechanism(LfsCtx *c);
 
 /* update.c: keep the index true across changes made through the view.
  * Call begin before the system call and end after the index update. */

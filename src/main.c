@@ -244,7 +244,9 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, fo->mountpoint) == 0) {
       fuse_daemonize(fo->foreground);
-      lfs_scan_start(c); /* after the fork of fuse_daemonize */
+      lfs_watch_start(c); /* threads after the fork of fuse_daemonize */
+      lfs_scan_start(c);
+      lfs_watch_run(c);
       if (fo->singlethread) {
         ret = fuse_session_loop(se);
       } else {
@@ -258,6 +260,7 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
         fuse_loop_cfg_destroy(cfg);
       }
       lfs_scan_stop(c);
+      lfs_watch_stop(c);
       fuse_session_unmount(se);
       /* A loop ended by SIGINT or SIGTERM is a clean unmount. */
       if (ret == SIGINT || ret == SIGTERM)

@@ -46,8 +46,8 @@ frame_clear(Frame *f)
     g_ptr_array_unref(f->subdirs);
 }
 
-static gboolean
-stopping(LfsCtx *c)
+gboolean
+lfs_scan_stopping(LfsCtx *c)
 {
   g_mutex_lock(&c->scan.lock);
   gboolean s = c->scan.stop;
@@ -151,6 +151,7 @@ push_dir(Walk *w, int fd, char *rel)
     w->unreadable++;
     return;
   }
+  lfs_watch_add(w->c, fd, rel);
   Frame f = {.fd = fd, .dev = st.st_dev, .ino = st.st_ino, .rel = rel};
   g_array_append_val(w->stack, f);
   guint depth = w->stack->len;
@@ -187,18 +188,19 @@ open_child(Walk *w, guint k, const char *name)
   push_dir(w, fd, g_steal_pointer(&rel));
 }
 
+/* Index everything at and below the directory start. */
 static void
-walk(LfsCtx *c)
+walk(LfsCtx *c, const char *start)
 {
   Walk w = {.c = c, .stack = g_array_new(FALSE, TRUE, sizeof(Frame))};
   g_array_set_clear_func(w.stack, (GDestroyNotify)frame_clear);
   int rfd = -1;
-  if (lfs_open_rel(c, "", O_RDONLY | O_DIRECTORY, &rfd) != 0) {
+  if (lfs_open_rel(c, start, O_RDONLY | O_DIRECTORY, &rfd) != 0) {
     w.unreadable++;
   } else {
-    push_dir(&w, rfd, g_strdup(""));
+    push_dir(&w, rfd, g_strdup(start));
   }
-  while (w.stack->len > 0 && !stopping(c)) {
+  while (w.stack->len > 0 && !lfs_scan_stopping(c)) {
     guint k = w.stack->len - 1;
     Frame *f = &g_array_index(w.stack, Frame, k);
     if (f->subdirs == NULL || f->next >= f->subdirs->len) {
@@ -227,7 +229,7 @@ scan_once(LfsCtx *c)
     g_rw_lock_writer_lock(&c->change_lock);
     lfs_index_replace_contents(c->index, old);
     g_rw_lock_writer_unlock(&c->change_lock);
-    walk(c);
+    walk(c, "");
 
     g_mutex_lock(&c->scan.lock);
     gboolean again = c->scan.dirty && !c->scan.stop;
@@ -255,9 +257,14 @@ scan_thread(gpointer data)
   sigemptyset(&hup);
   sigaddset(&hup, SIGHUP);
   scan_once(c);
-  while (!stopping(c)) {
-    struct timespec tick = {.tv_sec = 0, .tv_nsec = 200 * 1000 * 1000};
-    if (sigtimedwait(&hup, NULL, &tick) == SIGHUP)
+  while (!lfs_scan_stopping(c)) {
+    struct timespec tick = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+    gboolean hup_now = sigtimedwait(&hup, NULL, &tick) == SIGHUP;
+    g_mutex_lock(&c->scan.lock);
+    gboolean asked = c->scan.requested;
+    c->scan.requested = FALSE;
+    g_mutex_unlock(&c->scan.lock);
+    if (hup_now || asked)
       scan_once(c);
   }
   return NULL;
@@ -313,4 +320,18 @@ lfs_scan_mark_dirty(LfsCtx *c)
   if (c->scan.scanning)
     c->scan.dirty = TRUE;
   g_mutex_unlock(&c->scan.lock);
+}
+
+void
+lfs_scan_request(LfsCtx *c)
+{
+  g_mutex_lock(&c->scan.lock);
+  c->scan.requested = TRUE;
+  g_mutex_unlock(&c->scan.lock);
+}
+
+void
+lfs_scan_subtree(LfsCtx *c, const char *relpath)
+{
+  walk(c, relpath);
 }

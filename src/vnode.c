@@ -653,9 +653,9 @@ lfs_status_text(LfsCtx *c)
                          "unreadable: %" G_GUINT64_FORMAT "\n"
                          "scan_seconds: %.3f\n"
                          "generation: %" G_GUINT64_FORMAT "\n"
-                         "watch: off\n",
+                         "watch: %s\n",
                          scanning ? "scanning" : "ready", c->source, n.entries,
                          n.directories, n.hardlinked_inodes, n.hardlink_paths,
                          n.outside_links, n.symlinks, n.dangling, n.unreadable, seconds,
-                         n.generation);
+                         n.generation, lfs_watch_mechanism(c));
 }

@@ -112,12 +112,13 @@ void lfs_watch_add(LfsCtx *c, int dirfd, const char *rel);
 const char *lfs_watch_mechanism(LfsCtx *c);
 
 /* update.c: keep the index true across changes made through the view.
- * Call begin before the system call and end after the index update. */
+ * Call begin before the system call and end after the index update.
+ * lfs_update_entry and lfs_update_path look at the entry again in the
+ * source, whatever the change was (made, linked, removed). */
 void lfs_change_begin(LfsCtx *c);
 void lfs_change_end(LfsCtx *c);
 void lfs_update_entry(LfsCtx *c, LfsInode *parent, const char *name);
 void lfs_update_path(LfsCtx *c, const char *relpath);
-void lfs_update_removed(LfsCtx *c, LfsInode *parent, const char *name);
 void lfs_update_renamed(LfsCtx *c, LfsInode *op, const char *on, LfsInode *np,
                         const char *nn, unsigned flags);
 void lfs_update_symlink(LfsCtx *c, LfsIndex *idx, int dirfd, const char *dir,

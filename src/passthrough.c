@@ -318,7 +318,7 @@ do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
   lfs_change_begin(c);
   err = unlinkat(pin.fd, name, flags) < 0 ? errno : 0;
   if (err == 0)
-    lfs_update_removed(c, p, name);
+    lfs_update_entry(c, p, name);
   lfs_change_end(c);
   lfs_itab_finish_remove(c->itab, gone, p, name, err == 0);
   return err;

@@ -126,37 +126,30 @@ sync_entry(LfsCtx *c, const char *dir, const char *name)
   }
 }
 
+/* dir/name changed (made, linked, removed): the index follows, and so do
+ * the symlinks whose target mentions name. */
+static void
+update_in(LfsCtx *c, const char *dir, const char *name)
+{
+  sync_entry(c, dir, name);
+  const char *names[] = {name, NULL};
+  resolve_affected(c, names, NULL);
+}
+
 void
 lfs_update_path(LfsCtx *c, const char *relpath)
 {
   g_autofree char *dir = NULL, *name = NULL;
-  if (relpath == NULL || !lfs_path_split(relpath, &dir, &name))
-    return;
-  sync_entry(c, dir, name);
-  const char *names[] = {name, NULL};
-  resolve_affected(c, names, NULL);
+  if (relpath != NULL && lfs_path_split(relpath, &dir, &name))
+    update_in(c, dir, name);
 }
 
 void
 lfs_update_entry(LfsCtx *c, LfsInode *parent, const char *name)
 {
   g_autofree char *dir = lfs_itab_path(c->itab, parent);
-  if (dir == NULL)
-    return;
-  sync_entry(c, dir, name);
-  const char *names[] = {name, NULL};
-  resolve_affected(c, names, NULL);
-}
-
-void
-lfs_update_removed(LfsCtx *c, LfsInode *parent, const char *name)
-{
-  g_autofree char *dir = lfs_itab_path(c->itab, parent);
-  if (dir == NULL)
-    return;
-  lfs_index_remove_name(c->index, dir, name);
-  const char *names[] = {name, NULL};
-  resolve_affected(c, names, NULL);
+  if (dir != NULL)
+    update_in(c, dir, name);
 }
 
 void

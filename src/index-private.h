@@ -68,10 +68,18 @@ struct _LfsLink {
   LfsDep deps[];
 };
 
+/* The interned names: open addressing with linear probing, 8 bytes a
+ * slot (a GHashTable takes 12 and keeps more free slots). */
+typedef struct {
+  char **slots; /* NULL: free */
+  guint32 cap;  /* 0 or a power of two */
+  guint32 used;
+} LfsNameSet;
+
 /* Everything lfs_index_replace_contents() swaps. */
 typedef struct {
   LfsDir *root;
-  GHashTable *names;    /* interned names, a set */
+  LfsNameSet names;     /* interned names */
   GHashTable *groups;   /* LfsGroup set, by (dev, ino) */
   GHashTable *deps;     /* interned name -> first LfsDep */
   GHashTable *dangling; /* LfsLink set */
@@ -94,6 +102,7 @@ struct _LfsIndex {
 };
 
 /* index-tree.c */
+void lfsi_names_clear(LfsContents *c);
 const char *lfsi_name_ref(LfsContents *c, const char *name);
 const char *lfsi_name_dup(const char *iname);
 void lfsi_name_unref(LfsContents *c, const char *iname);

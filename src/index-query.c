@@ -74,7 +74,7 @@ lfs_index_get_memory_stats(LfsIndex *idx, guint64 *dir_nodes, guint64 *names)
 {
   g_rw_lock_reader_lock(&idx->lock);
   *dir_nodes = idx->c.dir_nodes;
-  *names = g_hash_table_size(idx->c.names);
+  *names = idx->c.names.used;
   g_rw_lock_reader_unlock(&idx->lock);
 }
 

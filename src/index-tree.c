@@ -16,25 +16,97 @@ typedef struct {
 
 #define INAME(s) ((IName *)(void *)((char *)(s)-G_STRUCT_OFFSET(IName, str)))
 
+static guint32
+name_hash(const char *name)
+{
+  guint32 h = 2166136261u; /* FNV-1a */
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+    h = (h ^ *p) * 16777619u;
+  return h ^ (h >> 15);
+}
+
+/* The slot holding name, or the free slot where it would go. */
+static guint32
+names_probe(const LfsNameSet *s, const char *name, guint32 h)
+{
+  guint32 mask = s->cap - 1;
+  guint32 i = h & mask;
+  while (s->slots[i] != NULL && strcmp(s->slots[i], name) != 0)
+    i = (i + 1) & mask;
+  return i;
+}
+
+static void
+names_resize(LfsNameSet *s, guint32 cap)
+{
+  char **old = s->slots;
+  guint32 oldcap = s->cap;
+  s->slots = g_new0(char *, cap);
+  s->cap = cap;
+  for (guint32 i = 0; i < oldcap; i++) {
+    if (old[i] == NULL)
+      continue;
+    guint32 j = name_hash(old[i]) & (cap - 1);
+    while (s->slots[j] != NULL)
+      j = (j + 1) & (cap - 1);
+    s->slots[j] = old[i];
+  }
+  g_free(old);
+}
+
+/* Backward-shift deletion keeps every name reachable from its home. */
+static void
+names_delete_at(LfsNameSet *s, guint32 i)
+{
+  guint32 mask = s->cap - 1;
+  for (guint32 j = (i + 1) & mask; s->slots[j] != NULL; j = (j + 1) & mask) {
+    guint32 home = name_hash(s->slots[j]) & mask;
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      s->slots[i] = s->slots[j];
+      i = j;
+    }
+  }
+  s->slots[i] = NULL;
+  s->used--;
+  if (s->cap > 64 && s->used * 8 < s->cap)
+    names_resize(s, s->cap / 2);
+}
+
+void
+lfsi_names_clear(LfsContents *c)
+{
+  g_assert(c->names.used == 0);
+  g_clear_pointer(&c->names.slots, g_free);
+  c->names.cap = 0;
+}
+
 const char *
 lfsi_name_find(LfsContents *c, const char *name)
 {
-  return g_hash_table_lookup(c->names, name);
+  if (c->names.cap == 0)
+    return NULL;
+  return c->names.slots[names_probe(&c->names, name, name_hash(name))];
 }
 
 const char *
 lfsi_name_ref(LfsContents *c, const char *name)
 {
-  char *s = g_hash_table_lookup(c->names, name);
-  if (s != NULL) {
-    INAME(s)->ref++;
-    return s;
+  LfsNameSet *s = &c->names;
+  guint32 h = name_hash(name);
+  /* Grow at 13/16 full: short probes, about 12 bytes a name. */
+  if ((s->used + 1) * 16 > s->cap * 13)
+    names_resize(s, s->cap ? s->cap * 2 : 16);
+  guint32 i = names_probe(s, name, h);
+  if (s->slots[i] != NULL) {
+    INAME(s->slots[i])->ref++;
+    return s->slots[i];
   }
   gsize len = strlen(name);
   IName *n = g_malloc(sizeof(IName) + len + 1);
   n->ref = 1;
   memcpy(n->str, name, len + 1);
-  g_hash_table_add(c->names, n->str);
+  s->slots[i] = n->str;
+  s->used++;
   return n->str;
 }
 
@@ -51,7 +123,11 @@ lfsi_name_unref(LfsContents *c, const char *iname)
   IName *n = INAME(iname);
   if (--n->ref > 0)
     return;
-  g_hash_table_remove(c->names, iname);
+  LfsNameSet *s = &c->names;
+  guint32 i = name_hash(iname) & (s->cap - 1);
+  while (s->slots[i] != iname)
+    i = (i + 1) & (s->cap - 1);
+  names_delete_at(s, i);
   g_free(n);
 }
 

@@ -386,7 +386,6 @@ contents_init(LfsContents *c)
 {
   memset(c, 0, sizeof *c);
   c->root = lfsi_dir_new(c, NULL, NULL);
-  c->names = g_hash_table_new(g_str_hash, g_str_equal);
   c->groups = g_hash_table_new(group_hash, group_equal);
   c->deps = g_hash_table_new(g_direct_hash, g_direct_equal);
   c->dangling = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -409,8 +408,7 @@ lfs_index_free(LfsIndex *idx)
     return;
   dir_free_tree(idx, idx->c.root);
   g_assert(g_hash_table_size(idx->c.groups) == 0);
-  g_assert(g_hash_table_size(idx->c.names) == 0);
-  g_hash_table_unref(idx->c.names);
+  lfsi_names_clear(&idx->c);
   g_hash_table_unref(idx->c.groups);
   g_hash_table_unref(idx->c.deps);
   g_hash_table_unref(idx->c.dangling);

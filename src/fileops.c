@@ -74,13 +74,13 @@ do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     err = lfs_creds_enter(req, &cr);
     if (err != 0)
       return err;
-    lfs_change_begin(c);
+    guint64 gen = lfs_change_begin(c);
     fd = openat(pin.fd, name, fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
     err = fd < 0 ? errno : 0;
     lfs_creds_leave(&cr);
     if (err == 0)
       lfs_update_entry(c, p, name);
-    lfs_change_end(c);
+    lfs_change_end(c, gen);
     if (err != 0)
       return err;
   }

@@ -11,6 +11,7 @@
 
 typedef struct LfsVnodes LfsVnodes;
 typedef struct LfsWatch LfsWatch;
+typedef struct LfsVinval LfsVinval;
 
 /* The background scan (scan.c). lock guards every field. */
 typedef struct {
@@ -30,6 +31,7 @@ typedef struct {
   char *source;         /* absolute path of SOURCE */
   LfsInodeTable *itab;  /* real inodes */
   double timeout;       /* entry and attribute timeout, seconds */
+  double vtimeout;      /* the same for virtual entries (vinval.c) */
   gboolean root_daemon; /* euid 0: may switch credentials, use AT_EMPTY_PATH links */
 
   /* The link index and what keeps it true. Lock order: change_lock, then
@@ -40,14 +42,17 @@ typedef struct {
   LfsIndex *index;
   GRWLock change_lock;
   LfsScanState scan;
-  LfsVnodes *vnodes;                /* virtual inodes of the .links trees */
-  LfsWatch *watch;                  /* -o watch, or NULL */
-  int root_fd;                      /* O_PATH of SOURCE, for scan and resolve */
-  int mp_fd;                        /* O_PATH under MOUNTPOINT, or -1 */
-  char *mp_rel;                     /* MOUNTPOINT relative to SOURCE, if inside */
-  char *mp_name;                    /* its last component */
-  struct lfs_resolve_guard guard;   /* for lfs_resolve_symlink */
+  LfsVnodes *vnodes;                 /* virtual inodes of the .links trees */
+  LfsWatch *watch;                   /* -o watch, or NULL */
+  int root_fd;                       /* O_PATH of SOURCE, for scan and resolve */
+  int mp_fd;                         /* O_PATH under MOUNTPOINT, or -1 */
+  char *mp_rel;                      /* MOUNTPOINT relative to SOURCE, if inside */
+  char *mp_name;                     /* its last component */
+  struct lfs_resolve_guard guard;    /* for lfs_resolve_symlink */
   struct fuse_lowlevel_ops real_ops; /* the passthrough, behind the dispatch */
+  struct fuse_session *se;           /* for notifications */
+  GRWLock vreply_lock;               /* vinval.c */
+  LfsVinval *vinval;
 } LfsCtx;
 
 static inline LfsCtx *
@@ -115,14 +120,22 @@ const char *lfs_watch_mechanism(LfsCtx *c);
  * Call begin before the system call and end after the index update.
  * lfs_update_entry and lfs_update_path look at the entry again in the
  * source, whatever the change was (made, linked, removed). */
-void lfs_change_begin(LfsCtx *c);
-void lfs_change_end(LfsCtx *c);
+guint64 lfs_change_begin(LfsCtx *c);
+void lfs_change_end(LfsCtx *c, guint64 begun);
 void lfs_update_entry(LfsCtx *c, LfsInode *parent, const char *name);
 void lfs_update_path(LfsCtx *c, const char *relpath);
 void lfs_update_renamed(LfsCtx *c, LfsInode *op, const char *on, LfsInode *np,
                         const char *nn, unsigned flags);
 void lfs_update_symlink(LfsCtx *c, LfsIndex *idx, int dirfd, const char *dir,
                         const char *name, const struct stat *st);
+
+/* vinval.c: the kernel's cache of virtual entries. start after mounting,
+ * stop after the scan and watch threads. sync after a change that may
+ * make a virtual entry stale: drops every recently replied one from the
+ * kernel (waiting for that, briefly, if wait). */
+void lfs_vinval_start(LfsCtx *c);
+void lfs_vinval_stop(LfsCtx *c);
+void lfs_vinval_sync(LfsCtx *c, gboolean wait);
 
 /* linksdir.c: the virtual namespace, and the dispatch in front of the
  * passthrough. */

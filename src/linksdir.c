@@ -1,9 +1,10 @@
 /* linksdir.c: FUSE operations on the virtual .links trees, and the
  * dispatch that sends each request to them or to the passthrough.
  *
- * Virtual entries are never cached by the kernel (zero timeouts, no
- * readdir cache, status read with direct_io), so no listing is stale.
- * Every change attempt on them fails with EROFS. */
+ * Listings are never cached by the kernel (no readdir cache, status read
+ * with direct_io); entries are, for at most c->vtimeout, and vinval.c
+ * drops them from the kernel when they may have gone stale.  Every change
+ * attempt on them fails with EROFS. */
 #include "lfs.h"
 
 #include "dirsnap.h"
@@ -17,19 +18,34 @@
 
 #define OUTSIDE_XATTR "user.linkfs.outside"
 
+/* The entry of spec, its lookup count raised, ready for the kernel (in
+ * the list of recent replies if it may be cached). Call under the reader
+ * side of c->vreply_lock. */
+static int
+vnode_entry(LfsCtx *c, const VSpec *spec, struct fuse_entry_param *e)
+{
+  VNode *vn = lfs_vnode_get(c, spec);
+  *e = (struct fuse_entry_param){.ino = lfs_vnode_nodeid(vn)};
+  int err = lfs_vnode_stat(c, vn, &e->attr);
+  if (err != 0) {
+    lfs_vnode_forget(c, vn, 1);
+    return err;
+  }
+  e->entry_timeout = e->attr_timeout = lfs_vnode_timeout(c, vn);
+  if (e->entry_timeout > 0)
+    lfs_vnode_replied(c, vn);
+  return 0;
+}
+
 static void
 reply_vnode_entry(fuse_req_t req, LfsCtx *c, const VSpec *spec)
 {
-  VNode *vn = lfs_vnode_get(c, spec);
-  struct fuse_entry_param e = {.ino = lfs_vnode_nodeid(vn)};
-  int err = lfs_vnode_stat(c, vn, &e.attr);
-  if (err != 0) {
-    lfs_vnode_forget(c, vn, 1);
+  struct fuse_entry_param e;
+  int err = vnode_entry(c, spec, &e);
+  if (err != 0)
     fuse_reply_err(req, err);
-    return;
-  }
-  if (fuse_reply_entry(req, &e) != 0)
-    lfs_vnode_forget(c, vn, 1);
+  else if (fuse_reply_entry(req, &e) != 0)
+    lfs_vnode_forget(c, lfs_vnode(e.ino), 1);
 }
 
 static void
@@ -38,11 +54,13 @@ v_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
   LfsCtx *c = lfs_ctx(req);
   g_autoptr(LfsSeer) seer = lfs_seer_new(c, req);
   VSpec spec;
+  g_rw_lock_reader_lock(&c->vreply_lock);
   int err = lfs_vnode_child(c, seer, lfs_vnode(parent), name, &spec);
   if (err != 0)
     fuse_reply_err(req, err);
   else
     reply_vnode_entry(req, c, &spec);
+  g_rw_lock_reader_unlock(&c->vreply_lock);
 }
 
 static void
@@ -67,7 +85,9 @@ d_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     return;
   }
   VSpec spec = {.kind = VN_LINKS, .dir = lfs_inode(req, parent)};
+  g_rw_lock_reader_lock(&c->vreply_lock);
   reply_vnode_entry(req, c, &spec);
+  g_rw_lock_reader_unlock(&c->vreply_lock);
 }
 
 static void
@@ -102,12 +122,18 @@ d_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     c->real_ops.getattr(req, ino, fi);
     return;
   }
+  VNode *vn = lfs_vnode(ino);
   struct stat st;
-  int err = lfs_vnode_stat(c, lfs_vnode(ino), &st);
+  g_rw_lock_reader_lock(&c->vreply_lock);
+  int err = lfs_vnode_stat(c, vn, &st);
+  double timeout = lfs_vnode_timeout(c, vn);
+  if (err == 0 && timeout > 0)
+    lfs_vnode_replied(c, vn);
   if (err != 0)
     fuse_reply_err(req, err);
   else
-    fuse_reply_attr(req, &st, 0);
+    fuse_reply_attr(req, &st, timeout);
+  g_rw_lock_reader_unlock(&c->vreply_lock);
 }
 
 static void
@@ -157,8 +183,10 @@ child_spec(LfsCtx *c, const VNode *p, const char *name)
     static const struct {
       const char *n;
       VKind k;
-    } kids[] = {{"siblings", VN_SIBLINGS}, {"dangling", VN_DANGLING},
-                {"inodes", VN_INODES},     {"all-dangling", VN_ALLDANG},
+    } kids[] = {{"siblings", VN_SIBLINGS},
+                {"dangling", VN_DANGLING},
+                {"inodes", VN_INODES},
+                {"all-dangling", VN_ALLDANG},
                 {"status", VN_STATUS}};
     s.name = NULL;
     for (guint k = 0; k < G_N_ELEMENTS(kids); k++) {
@@ -190,6 +218,20 @@ child_spec(LfsCtx *c, const VNode *p, const char *name)
   return s;
 }
 
+/* An open virtual directory: its listing, and the index generation it
+ * was made from. */
+typedef struct {
+  LfsDirSnap *snap;
+  guint64 generation;
+} VDirHandle;
+
+static void
+vdir_free(VDirHandle *h)
+{
+  lfs_dirsnap_free(h->snap);
+  g_free(h);
+}
+
 static void
 v_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -197,42 +239,75 @@ v_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   VNode *vn = lfs_vnode(ino);
   g_autoptr(LfsSeer) seer = lfs_seer_new(c, req);
   g_autoptr(GPtrArray) names = NULL;
+  if (vn->kind != VN_LINKS)
+    lfs_scan_wait_ready(c); /* as the listing does, before the generation */
+  guint64 generation = lfs_index_generation(c->index);
   int err = lfs_vnode_list(c, seer, vn, &names);
   if (err != 0) {
     fuse_reply_err(req, err);
     return;
   }
-  LfsDirSnap *snap = lfs_dirsnap_new();
+  VDirHandle *h = g_new0(VDirHandle, 1);
+  LfsDirSnap *snap = h->snap = lfs_dirsnap_new();
+  h->generation = generation;
   lfs_dirsnap_append(snap, vn->vino, DT_DIR, ".");
   lfs_dirsnap_append(snap, vn->vino, DT_DIR, "..");
   for (guint k = 0; k < names->len; k++) {
     VSpec s = child_spec(c, vn, names->pdata[k]);
-    lfs_dirsnap_append(snap, lfs_vnode_peek_vino(&s), child_type(vn->kind, names->pdata[k]),
-                       names->pdata[k]);
+    lfs_dirsnap_append(snap, lfs_vnode_peek_vino(&s),
+                       child_type(vn->kind, names->pdata[k]), names->pdata[k]);
   }
-  fi->fh = (uintptr_t)snap;
+  fi->fh = (uintptr_t)h;
   fi->cache_readdir = 0;
   fi->keep_cache = 0;
   if (fuse_reply_open(req, fi) != 0)
-    lfs_dirsnap_free(snap);
+    vdir_free(h);
+}
+
+/* Add a readdirplus entry, one the kernel may cache if the index is still
+ * what the listing was made from. Returns its size, as
+ * fuse_add_direntry_plus does (added only if that is <= size). */
+static size_t
+add_plus_entry(fuse_req_t req, LfsCtx *c, const VNode *vn, VDirHandle *h, char *buf,
+               size_t size, const LfsDirent *de, const char *name, off_t next)
+{
+  struct fuse_entry_param e = {.attr.st_ino = de->ino,
+                               .attr.st_mode = (mode_t)de->type << 12};
+  VSpec spec;
+  gboolean cache = c->vtimeout > 0 && vn->kind != VN_ALLDANG && strcmp(name, ".") != 0 &&
+                   strcmp(name, "..") != 0 &&
+                   fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0) <= size &&
+                   lfs_index_generation(c->index) == h->generation &&
+                   lfs_vnode_child(c, NULL, vn, name, &spec) == 0;
+  /* ino 0: the kernel looks the entry up itself when it needs it. */
+  if (cache && vnode_entry(c, &spec, &e) != 0)
+    e = (struct fuse_entry_param){.attr.st_ino = de->ino,
+                                  .attr.st_mode = (mode_t)de->type << 12};
+  size_t n = fuse_add_direntry_plus(req, buf, size, name, &e, next);
+  if (n > size && e.ino != 0)
+    lfs_vnode_forget(c, lfs_vnode(e.ino), 1);
+  return n;
 }
 
 static void
-v_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
-          gboolean plus)
+v_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+          struct fuse_file_info *fi, gboolean plus)
 {
-  LfsDirSnap *snap = (LfsDirSnap *)(uintptr_t)fi->fh;
+  LfsCtx *c = lfs_ctx(req);
+  const VNode *vn = lfs_vnode(ino);
+  VDirHandle *h = (VDirHandle *)(uintptr_t)fi->fh;
+  LfsDirSnap *snap = h->snap;
   g_autofree char *buf = g_malloc(size);
   size_t used = 0;
+  /* Entries given to the kernel to cache are recent replies (vinval.c). */
+  if (plus)
+    g_rw_lock_reader_lock(&c->vreply_lock);
   for (guint k = (guint)off; k < lfs_dirsnap_len(snap); k++) {
     const LfsDirent *de = lfs_dirsnap_get(snap, k);
     const char *name = lfs_dirsnap_name(snap, de);
     size_t n;
     if (plus) {
-      /* ino 0: the kernel looks the entry up itself when it needs it. */
-      struct fuse_entry_param e = {.attr.st_ino = de->ino,
-                                   .attr.st_mode = (mode_t)de->type << 12};
-      n = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)k + 1);
+      n = add_plus_entry(req, c, vn, h, buf + used, size - used, de, name, (off_t)k + 1);
     } else {
       struct stat st = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12};
       n = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)k + 1);
@@ -242,6 +317,8 @@ v_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
     used += n;
   }
   fuse_reply_buf(req, buf, used);
+  if (plus)
+    g_rw_lock_reader_unlock(&c->vreply_lock);
 }
 
 static void
@@ -254,10 +331,11 @@ d_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static void
-d_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+d_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+          struct fuse_file_info *fi)
 {
   if (lfs_is_virtual(ino))
-    v_readdir(req, size, off, fi, FALSE);
+    v_readdir(req, ino, size, off, fi, FALSE);
   else
     lfs_ctx(req)->real_ops.readdir(req, ino, size, off, fi);
 }
@@ -267,7 +345,7 @@ d_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
               struct fuse_file_info *fi)
 {
   if (lfs_is_virtual(ino))
-    v_readdir(req, size, off, fi, TRUE);
+    v_readdir(req, ino, size, off, fi, TRUE);
   else
     lfs_ctx(req)->real_ops.readdirplus(req, ino, size, off, fi);
 }
@@ -279,7 +357,7 @@ d_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     lfs_ctx(req)->real_ops.releasedir(req, ino, fi);
     return;
   }
-  lfs_dirsnap_free((LfsDirSnap *)(uintptr_t)fi->fh);
+  vdir_free((VDirHandle *)(uintptr_t)fi->fh);
   fuse_reply_err(req, 0);
 }
 

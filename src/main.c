@@ -32,16 +32,16 @@ typedef struct {
 enum { KEY_HELP, KEY_VERSION, KEY_ALLOW_OTHER };
 
 static const struct fuse_opt lfs_fuse_opts[] = {
-  {"cache=%s", offsetof(LfsCmdline, cache), 0},
-  {"links=%s", offsetof(LfsCmdline, links), 0},
-  {"links_name=%s", offsetof(LfsCmdline, links_name), 0},
-  {"watch", offsetof(LfsCmdline, watch), 1},
-  FUSE_OPT_KEY("-h", KEY_HELP),
-  FUSE_OPT_KEY("--help", KEY_HELP),
-  FUSE_OPT_KEY("-V", KEY_VERSION),
-  FUSE_OPT_KEY("--version", KEY_VERSION),
-  FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
-  FUSE_OPT_END,
+    {"cache=%s", offsetof(LfsCmdline, cache), 0},
+    {"links=%s", offsetof(LfsCmdline, links), 0},
+    {"links_name=%s", offsetof(LfsCmdline, links_name), 0},
+    {"watch", offsetof(LfsCmdline, watch), 1},
+    FUSE_OPT_KEY("-h", KEY_HELP),
+    FUSE_OPT_KEY("--help", KEY_HELP),
+    FUSE_OPT_KEY("-V", KEY_VERSION),
+    FUSE_OPT_KEY("--version", KEY_VERSION),
+    FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+    FUSE_OPT_END,
 };
 
 static int
@@ -133,7 +133,8 @@ is_linkfs_mount(const char *path)
       continue;
     const char *sep = strstr(*l, " - ");
     g_autofree char *mnt = g_strcompress(f[4]); /* octal escapes like \040 */
-    if (sep != NULL && strcmp(mnt, real) == 0 && g_str_has_prefix(sep + 3, "fuse.linkfs "))
+    if (sep != NULL && strcmp(mnt, real) == 0 &&
+        g_str_has_prefix(sep + 3, "fuse.linkfs "))
       return TRUE;
   }
   return FALSE;
@@ -236,6 +237,7 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
   struct fuse_session *se = fuse_session_new(args, &ops, sizeof ops, c);
   if (se == NULL)
     return 1;
+  c->se = se;
   int ret = 1;
   /* libfuse only takes signals left at their default; a shell starting us
    * in the background sets SIGINT to ignored, yet SIGINT must unmount. */
@@ -245,6 +247,7 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
     if (fuse_session_mount(se, fo->mountpoint) == 0) {
       fuse_daemonize(fo->foreground);
       lfs_watch_start(c); /* threads after the fork of fuse_daemonize */
+      lfs_vinval_start(c);
       lfs_scan_start(c);
       lfs_watch_run(c);
       if (fo->singlethread) {
@@ -261,6 +264,7 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
       }
       lfs_scan_stop(c);
       lfs_watch_stop(c);
+      lfs_vinval_stop(c);
       fuse_session_unmount(se);
       /* A loop ended by SIGINT or SIGTERM is a clean unmount. */
       if (ret == SIGINT || ret == SIGTERM)
@@ -293,7 +297,8 @@ check_args(const LfsCmdline *cl, LfsCtx *c, struct fuse_args *args,
       !check_fuse_device())
     return FALSE;
   if (is_linkfs_mount(fo->mountpoint)) {
-    fprintf(stderr, "linkfs: MOUNTPOINT '%s' is already a linkfs mount\n", fo->mountpoint);
+    fprintf(stderr, "linkfs: MOUNTPOINT '%s' is already a linkfs mount\n",
+            fo->mountpoint);
     return FALSE;
   }
   c->source = realpath(cl->source, NULL);
@@ -308,6 +313,8 @@ check_args(const LfsCmdline *cl, LfsCtx *c, struct fuse_args *args,
   c->root_fd = open(c->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
   guard_mountpoint(c, fo->mountpoint);
   c->timeout = lfs_cache_timeout(c->opt.cache);
+  /* With allow_other a listing depends on the caller: no kernel cache. */
+  c->vtimeout = cl->allow_other ? 0.0 : MIN(c->timeout, 1.0);
   c->root_daemon = geteuid() == 0;
   return TRUE;
 }
@@ -335,6 +342,7 @@ prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
   ctx.index = lfs_index_new();
   ctx.vnodes = lfs_vnodes_new();
   g_rw_lock_init(&ctx.change_lock);
+  g_rw_lock_init(&ctx.vreply_lock);
   g_mutex_init(&ctx.scan.lock);
   g_cond_init(&ctx.scan.cond);
   int ret = 1;
@@ -352,6 +360,7 @@ prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
   g_free(ctx.mp_rel);
   g_free(ctx.mp_name);
   g_rw_lock_clear(&ctx.change_lock);
+  g_rw_lock_clear(&ctx.vreply_lock);
   g_mutex_clear(&ctx.scan.lock);
   g_cond_clear(&ctx.scan.cond);
   free(ctx.source);

@@ -171,6 +171,9 @@ pt_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
   }
   if (err == 0)
     err = stat_inode(c, i, &st);
+  /* Virtual entries show the owner and times of what they describe. */
+  if (err == 0 && (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode) || st.st_nlink > 1))
+    lfs_vinval_sync(c, TRUE);
   if (err != 0)
     fuse_reply_err(req, err);
   else
@@ -218,7 +221,7 @@ make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, const MkArgs *a,
   err = lfs_creds_enter(req, &cr);
   if (err != 0)
     return err;
-  lfs_change_begin(c);
+  guint64 gen = lfs_change_begin(c);
   int res;
   switch (a->kind) {
   case MK_DIR:
@@ -235,7 +238,7 @@ make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, const MkArgs *a,
   lfs_creds_leave(&cr);
   if (err == 0)
     lfs_update_entry(c, lfs_inode(req, parent), name);
-  lfs_change_end(c);
+  lfs_change_end(c, gen);
   if (err != 0)
     return err;
   return lfs_do_lookup(req, parent, name, e);
@@ -293,13 +296,13 @@ pt_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newnam
   struct fuse_entry_param e;
   /* A file that had one name joins the index under both. */
   g_autofree char *old = lfs_itab_path(c->itab, lfs_inode(req, ino));
-  lfs_change_begin(c);
+  guint64 gen = lfs_change_begin(c);
   int err = do_link(req, ino, newparent, newname);
   if (err == 0) {
     lfs_update_path(c, old);
     lfs_update_entry(c, lfs_inode(req, newparent), newname);
   }
-  lfs_change_end(c);
+  lfs_change_end(c, gen);
   if (err == 0)
     err = lfs_do_lookup(req, newparent, newname, &e);
   reply_entry_or_err(req, err, &e);
@@ -315,11 +318,11 @@ do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
   if (err != 0)
     return err;
   LfsInode *gone = lfs_itab_prepare_remove(c->itab, p, name);
-  lfs_change_begin(c);
+  guint64 gen = lfs_change_begin(c);
   err = unlinkat(pin.fd, name, flags) < 0 ? errno : 0;
   if (err == 0)
     lfs_update_entry(c, p, name);
-  lfs_change_end(c);
+  lfs_change_end(c, gen);
   lfs_itab_finish_remove(c->itab, gone, p, name, err == 0);
   return err;
 }
@@ -349,13 +352,13 @@ do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
     err = lfs_pin(c->itab, np, &to);
   if (err != 0)
     return err;
-  LfsInode *over = (flags & RENAME_EXCHANGE) ? NULL
-                                               : lfs_itab_prepare_remove(c->itab, np, newname);
-  lfs_change_begin(c);
+  LfsInode *over =
+      (flags & RENAME_EXCHANGE) ? NULL : lfs_itab_prepare_remove(c->itab, np, newname);
+  guint64 gen = lfs_change_begin(c);
   err = renameat2(from.fd, name, to.fd, newname, flags) < 0 ? errno : 0;
   if (err == 0)
     lfs_update_renamed(c, op, name, np, newname, flags);
-  lfs_change_end(c);
+  lfs_change_end(c, gen);
   lfs_itab_finish_remove(c->itab, over, np, newname, err == 0);
   if (err != 0)
     return err;

@@ -25,7 +25,7 @@ typedef struct {
   int fd;
   dev_t dev;
   ino_t ino;
-  char *rel;         /* relative to SOURCE */
+  char *rel;          /* relative to SOURCE */
   GPtrArray *subdirs; /* names still to visit */
   guint next;
 } Frame;
@@ -229,6 +229,7 @@ scan_once(LfsCtx *c)
     g_rw_lock_writer_lock(&c->change_lock);
     lfs_index_replace_contents(c->index, old);
     g_rw_lock_writer_unlock(&c->change_lock);
+    lfs_vinval_sync(c, FALSE);
     walk(c, "");
 
     g_mutex_lock(&c->scan.lock);
@@ -257,6 +258,7 @@ scan_thread(gpointer data)
   sigemptyset(&hup);
   sigaddset(&hup, SIGHUP);
   scan_once(c);
+  lfs_vinval_sync(c, FALSE);
   while (!lfs_scan_stopping(c)) {
     struct timespec tick = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
     gboolean hup_now = sigtimedwait(&hup, NULL, &tick) == SIGHUP;
@@ -264,8 +266,10 @@ scan_thread(gpointer data)
     gboolean asked = c->scan.requested;
     c->scan.requested = FALSE;
     g_mutex_unlock(&c->scan.lock);
-    if (hup_now || asked)
+    if (hup_now || asked) {
       scan_once(c);
+      lfs_vinval_sync(c, FALSE);
+    }
   }
   return NULL;
 }
@@ -307,8 +311,8 @@ lfs_scan_state(LfsCtx *c, double *seconds)
 {
   g_mutex_lock(&c->scan.lock);
   gboolean scanning = c->scan.scanning;
-  *seconds = scanning ? (g_get_monotonic_time() - c->scan.started_us) / 1e6
-                      : c->scan.seconds;
+  *seconds =
+      scanning ? (g_get_monotonic_time() - c->scan.started_us) / 1e6 : c->scan.seconds;
   g_mutex_unlock(&c->scan.lock);
   return scanning;
 }

@@ -19,8 +19,8 @@ static int
 open_piece(int dirfd, const char *piece, int flags)
 {
   struct open_how how = {
-    .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
-    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+      .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+      .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
   };
   long r = syscall(SYS_openat2, dirfd, *piece ? piece : ".", &how, sizeof how);
   return r < 0 ? -errno : (int)r;
@@ -70,16 +70,21 @@ lfs_stat_rel(LfsCtx *c, const char *relpath, struct stat *st)
   return fstat(fd, st) < 0 ? errno : 0;
 }
 
-void
+/* Returns the index generation, for lfs_change_end. */
+guint64
 lfs_change_begin(LfsCtx *c)
 {
   g_rw_lock_reader_lock(&c->change_lock);
+  return lfs_index_generation(c->index);
 }
 
+/* Virtual entries the kernel caches may be stale if the index changed. */
 void
-lfs_change_end(LfsCtx *c)
+lfs_change_end(LfsCtx *c, guint64 begun)
 {
   g_rw_lock_reader_unlock(&c->change_lock);
+  if (lfs_index_generation(c->index) != begun)
+    lfs_vinval_sync(c, TRUE);
 }
 
 /* Re-resolve the symlinks whose state a change to names/moved may alter. */
@@ -96,8 +101,8 @@ resolve_affected(LfsCtx *c, const char *const *names, const char *const *moved)
 }
 
 void
-lfs_update_symlink(LfsCtx *c, LfsIndex *idx, int dirfd, const char *dir,
-                   const char *name, const struct stat *st)
+lfs_update_symlink(LfsCtx *c, LfsIndex *idx, int dirfd, const char *dir, const char *name,
+                   const struct stat *st)
 {
   char target[PATH_MAX + 1];
   ssize_t n = readlinkat(dirfd, name, target, sizeof target - 1);
@@ -153,8 +158,8 @@ lfs_update_entry(LfsCtx *c, LfsInode *parent, const char *name)
 }
 
 void
-lfs_update_renamed(LfsCtx *c, LfsInode *op, const char *on, LfsInode *np,
-                   const char *nn, unsigned flags)
+lfs_update_renamed(LfsCtx *c, LfsInode *op, const char *on, LfsInode *np, const char *nn,
+                   unsigned flags)
 {
   g_autofree char *odir = lfs_itab_path(c->itab, op);
   g_autofree char *ndir = lfs_itab_path(c->itab, np);

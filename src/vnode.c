@@ -13,7 +13,8 @@
 
 struct LfsVnodes {
   GMutex lock;
-  GHashTable *by_key; /* key -> VNode */
+  GHashTable *by_key;     /* key -> VNode */
+  VNode *recent, *newest; /* replied entries, oldest first (vinval.c) */
 };
 
 static void
@@ -113,6 +114,23 @@ lfs_vnode_get(LfsCtx *c, const VSpec *sp)
   return vn;
 }
 
+static void
+recent_unlink(LfsVnodes *v, VNode *vn)
+{
+  if (vn->replied_us == 0)
+    return;
+  if (vn->rprev != NULL)
+    vn->rprev->rnext = vn->rnext;
+  else
+    v->recent = vn->rnext;
+  if (vn->rnext != NULL)
+    vn->rnext->rprev = vn->rprev;
+  else
+    v->newest = vn->rprev;
+  vn->rprev = vn->rnext = NULL;
+  vn->replied_us = 0;
+}
+
 void
 lfs_vnode_forget(LfsCtx *c, VNode *vn, uint64_t n)
 {
@@ -120,8 +138,10 @@ lfs_vnode_forget(LfsCtx *c, VNode *vn, uint64_t n)
   g_mutex_lock(&v->lock);
   vn->nlookup -= MIN(n, vn->nlookup);
   gboolean gone = vn->nlookup == 0;
-  if (gone)
+  if (gone) {
+    recent_unlink(v, vn);
     g_hash_table_remove(v->by_key, vn->key);
+  }
   g_mutex_unlock(&v->lock);
   if (gone) {
     lfs_itab_unref(c->itab, vn->dir);
@@ -190,7 +210,8 @@ lfs_vnode_dir_path(LfsCtx *c, const VNode *vn, gboolean holding)
   case VN_INODES:
     return g_strconcat(l, "/inodes", NULL);
   case VN_INODIR:
-    return g_strdup_printf("%s/inodes/%ju", l, (uintmax_t)lfs_itab_vino(c->itab, vn->gdev, vn->gino));
+    return g_strdup_printf("%s/inodes/%ju", l,
+                           (uintmax_t)lfs_itab_vino(c->itab, vn->gdev, vn->gino));
   case VN_ALLDANG:
     return g_strconcat(l, "/all-dangling", NULL);
   default:
@@ -369,8 +390,8 @@ lfs_vnode_child(LfsCtx *c, LfsSeer *seer, const VNode *p, const char *name, VSpe
     g_autoptr(LfsGroupInfo) g = parse_ino(name, &vino) ? group_by_vino(c, vino) : NULL;
     if (g == NULL || !any_visible(seer, g->paths))
       return ENOENT;
-    *out = (VSpec){.kind = VN_INODIR, .dir = p->dir, .gdev = g->dev, .gino = g->ino,
-                   .name = name};
+    *out = (VSpec){
+        .kind = VN_INODIR, .dir = p->dir, .gdev = g->dev, .gino = g->ino, .name = name};
     return 0;
   }
   case VN_INODIR: {
@@ -378,8 +399,12 @@ lfs_vnode_child(LfsCtx *c, LfsSeer *seer, const VNode *p, const char *name, VSpe
     LfsPath *lp = g ? find_flat(g->paths, name) : NULL;
     if (lp == NULL || !lfs_seer_sees(seer, lp->path))
       return ENOENT;
-    *out = (VSpec){.kind = VN_INOLINK, .dir = p->dir, .gdev = p->gdev, .gino = p->gino,
-                   .name = p->name, .flat = name};
+    *out = (VSpec){.kind = VN_INOLINK,
+                   .dir = p->dir,
+                   .gdev = p->gdev,
+                   .gino = p->gino,
+                   .name = p->name,
+                   .flat = name};
     return 0;
   }
   case VN_ALLDANG: {
@@ -460,7 +485,8 @@ list_index_dir(LfsCtx *c, LfsSeer *seer, const VNode *vn, const char *d, GPtrArr
     for (guint k = 0; k < groups->len; k++) {
       LfsGroupInfo *g = groups->pdata[k];
       if (seer == NULL || any_visible(seer, g->paths))
-        g_ptr_array_add(out, g_strdup_printf("%ju", (uintmax_t)lfs_itab_vino(c->itab, g->dev, g->ino)));
+        g_ptr_array_add(out, g_strdup_printf("%ju", (uintmax_t)lfs_itab_vino(
+                                                        c->itab, g->dev, g->ino)));
     }
     break;
   }
@@ -658,4 +684,116 @@ lfs_status_text(LfsCtx *c)
                          n.directories, n.hardlinked_inodes, n.hardlink_paths,
                          n.outside_links, n.symlinks, n.dangling, n.unreadable, seconds,
                          n.generation, lfs_watch_mechanism(c));
+}
+
+/* ---- kernel caching (the policy and the thread are in vinval.c) ---- */
+
+double
+lfs_vnode_timeout(const LfsCtx *c, const VNode *vn)
+{
+  /* status: its size changes all the time. */
+  return vn->kind == VN_STATUS ? 0.0 : c->vtimeout;
+}
+
+void
+lfs_vnode_replied(LfsCtx *c, VNode *vn)
+{
+  LfsVnodes *v = c->vnodes;
+  g_mutex_lock(&v->lock);
+  recent_unlink(v, vn);
+  vn->replied_us = g_get_monotonic_time();
+  vn->rprev = v->newest;
+  if (v->newest != NULL)
+    v->newest->rnext = vn;
+  else
+    v->recent = vn;
+  v->newest = vn;
+  g_mutex_unlock(&v->lock);
+}
+
+/* The virtual directory holding vn, and vn's name there. */
+static gboolean
+parent_spec(const VNode *vn, VSpec *p, const char **name)
+{
+  static const char *const links_kids[] = {[VN_SIBLINGS] = "siblings",
+                                           [VN_DANGLING] = "dangling",
+                                           [VN_INODES] = "inodes",
+                                           [VN_ALLDANG] = "all-dangling"};
+  *p = (VSpec){.dir = vn->dir};
+  switch (vn->kind) {
+  case VN_SIBLINGS:
+  case VN_DANGLING:
+  case VN_INODES:
+  case VN_ALLDANG:
+    p->kind = VN_LINKS;
+    *name = links_kids[vn->kind];
+    return TRUE;
+  case VN_SIBDIR:
+  case VN_DANGLINK:
+  case VN_INODIR:
+    p->kind = vn->kind == VN_SIBDIR     ? VN_SIBLINGS
+              : vn->kind == VN_DANGLINK ? VN_DANGLING
+                                        : VN_INODES;
+    *name = vn->name;
+    return TRUE;
+  case VN_SIBLINK:
+  case VN_INOLINK:
+  case VN_ALLDANGLINK:
+    p->kind = vn->kind == VN_SIBLINK   ? VN_SIBDIR
+              : vn->kind == VN_INOLINK ? VN_INODIR
+                                       : VN_ALLDANG;
+    p->name = vn->kind == VN_ALLDANGLINK ? NULL : vn->name;
+    *name = vn->flat;
+    return TRUE;
+  default:
+    return FALSE;
+  }
+}
+
+static void
+ventry_clear(gpointer p)
+{
+  g_free(((LfsVEntry *)p)->name);
+}
+
+GArray *
+lfs_vnode_take_recent(LfsCtx *c, gint64 cutoff_us)
+{
+  LfsVnodes *v = c->vnodes;
+  GArray *out = g_array_new(FALSE, FALSE, sizeof(LfsVEntry));
+  g_array_set_clear_func(out, ventry_clear);
+  g_mutex_lock(&v->lock);
+  while (v->recent != NULL && v->recent->replied_us < cutoff_us)
+    recent_unlink(v, v->recent);
+  for (VNode *vn = v->newest; vn != NULL; vn = vn->rprev) {
+    VSpec ps;
+    const char *name;
+    if (vn->kind == VN_LINKS) {
+      /* Never stale as an entry. Its directory is a real one, which the
+       * kernel may hold locked while the change that called us runs:
+       * refresh its attributes only. */
+      LfsVEntry e = {.ino = lfs_vnode_nodeid(vn)};
+      g_array_append_val(out, e);
+      continue;
+    }
+    if (!parent_spec(vn, &ps, &name))
+      continue;
+    g_autofree char *pkey = spec_key(&ps);
+    VNode *parent = g_hash_table_lookup(v->by_key, pkey);
+    if (parent == NULL)
+      continue; /* the kernel does not know the directory: nor vn's entry */
+    LfsVEntry e = {.parent = lfs_vnode_nodeid(parent), .name = g_strdup(name)};
+    g_array_append_val(out, e);
+  }
+  g_mutex_unlock(&v->lock);
+  return out;
+}
+
+gboolean
+lfs_vnode_any_recent(LfsCtx *c)
+{
+  g_mutex_lock(&c->vnodes->lock);
+  gboolean any = c->vnodes->recent != NULL;
+  g_mutex_unlock(&c->vnodes->lock);
+  return any;
 }

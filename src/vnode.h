@@ -36,7 +36,7 @@ typedef enum {
   VN_STATUS,
 } VKind;
 
-typedef struct {
+typedef struct VNode {
   VKind kind;
   LfsInode *dir; /* D, referenced; the root for root-only kinds */
   dev_t gdev;    /* the group of VN_INODIR, VN_INOLINK */
@@ -46,6 +46,10 @@ typedef struct {
   char *key;
   uint64_t vino;
   uint64_t nlookup;
+  /* vinval.c: when the kernel was last given it to cache (0: not in the
+   * list of recent replies), and that list, oldest first. */
+  gint64 replied_us;
+  struct VNode *rprev, *rnext;
 } VNode;
 
 static inline VNode *
@@ -100,3 +104,23 @@ int lfs_vnode_stat(LfsCtx *c, const VNode *vn, struct stat *st);
 /* user.linkfs.outside of VN_SIBDIR and VN_INODIR. */
 int lfs_vnode_outside(LfsCtx *c, const VNode *vn, guint64 *outside);
 char *lfs_status_text(LfsCtx *c);
+
+/* ---- kernel caching of virtual entries (vinval.c) ---- */
+
+/* Entry and attribute timeout the kernel gets for vn. */
+double lfs_vnode_timeout(const LfsCtx *c, const VNode *vn);
+/* vn was just replied with a non-zero timeout: remember it until its
+ * timeout has passed. Call under the reader side of c->vreply_lock. */
+void lfs_vnode_replied(LfsCtx *c, VNode *vn);
+
+typedef struct {
+  fuse_ino_t parent;
+  char *name; /* NULL: only the attributes of ino are stale */
+  fuse_ino_t ino;
+} LfsVEntry;
+/* Where each entry replied at or after cutoff_us is, as (parent node id,
+ * name), for fuse_lowlevel_notify_inval_entry; the older ones leave the
+ * list. An array of LfsVEntry, which frees the names. */
+GArray *lfs_vnode_take_recent(LfsCtx *c, gint64 cutoff_us);
+/* Whether any entry is in the list. */
+gboolean lfs_vnode_any_recent(LfsCtx *c);

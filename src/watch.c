@@ -97,9 +97,9 @@ handle_event(LfsCtx *c, const struct inotify_event *ev)
     lfs_scan_subtree(c, path);
     return;
   }
-  lfs_change_begin(c);
+  guint64 gen = lfs_change_begin(c);
   lfs_update_path(c, path);
-  lfs_change_end(c);
+  lfs_change_end(c, gen);
   if (ev->mask & (IN_CREATE | IN_MOVED_TO))
     check_new_link(c, path);
 }

@@ -16,7 +16,6 @@ typedef struct {
   guint links_at; /* index of the virtual .links entry, or G_MAXUINT */
 } LfsDir;
 
-
 /* Read the directory and add the virtual entry where the mode lists it and
  * no real entry has its name. */
 static int

@@ -141,7 +141,14 @@ fo_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t o
 static void
 fo_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-  /* Closing a duplicate drops the caller's POSIX locks on the source. */
+  /* The kernel keeps POSIX locks itself; what a close of a duplicate
+   * still does is report the errors of filesystems that write back on
+   * close (NFS, SMB, FUSE). Elsewhere there is nothing to do: ENOSYS
+   * tells the kernel to stop asking, which saves a round trip per close. */
+  if (!lfs_ctx(req)->source_flushes) {
+    fuse_reply_err(req, ENOSYS);
+    return;
+  }
   int res = close(dup((int)fi->fh));
   fuse_reply_err(req, res < 0 ? errno : 0);
 }

@@ -11,11 +11,11 @@
 struct LfsInode {
   dev_t dev; /* key, with ino */
   ino_t ino;
-  mode_t type;       /* S_IFMT bits */
-  uint64_t nlookup;  /* the kernel's references */
-  guint refs;        /* records naming this one as their parent */
-  guint fd_users;    /* pins from lfs_inode_fd_get */
-  int fd;            /* O_PATH, or -1 */
+  mode_t type;        /* S_IFMT bits */
+  uint64_t nlookup;   /* the kernel's references */
+  guint refs;         /* records naming this one as their parent */
+  guint fd_users;     /* pins from lfs_inode_fd_get */
+  int fd;             /* O_PATH, or -1 */
   gboolean permanent; /* root or guarded mountpoint: fd for life */
   gboolean nameless;  /* lost its name: fd kept until forgotten */
   gboolean hashed;

@@ -47,7 +47,8 @@ void lfs_inode_fd_put(LfsInodeTable *t, LfsInode *i);
 
 /* fstatat/openat of name in parent, never following a final symlink and
  * never entering our own mount. */
-int lfs_itab_statat(LfsInodeTable *t, LfsInode *parent, const char *name, struct stat *st);
+int lfs_itab_statat(LfsInodeTable *t, LfsInode *parent, const char *name,
+                    struct stat *st);
 int lfs_itab_openat(LfsInodeTable *t, LfsInode *parent, const char *name, int flags,
                     int *fd);
 /* Whether (parent, name) is the guarded mountpoint. */
@@ -90,7 +91,10 @@ typedef struct {
   LfsInode *i;
   int fd;
 } LfsPin;
-#define LFS_PIN_INIT {NULL, NULL, -1}
+#define LFS_PIN_INIT                                                                     \
+  {                                                                                      \
+    NULL, NULL, -1                                                                       \
+  }
 
 static inline int
 lfs_pin(LfsInodeTable *t, LfsInode *i, LfsPin *pin)

@@ -28,11 +28,12 @@ typedef struct {
 
 typedef struct {
   LfsOptions opt;
-  char *source;         /* absolute path of SOURCE */
-  LfsInodeTable *itab;  /* real inodes */
-  double timeout;       /* entry and attribute timeout, seconds */
-  double vtimeout;      /* the same for virtual entries (vinval.c) */
-  gboolean root_daemon; /* euid 0: may switch credentials, use AT_EMPTY_PATH links */
+  char *source;            /* absolute path of SOURCE */
+  LfsInodeTable *itab;     /* real inodes */
+  double timeout;          /* entry and attribute timeout, seconds */
+  double vtimeout;         /* the same for virtual entries (vinval.c) */
+  gboolean root_daemon;    /* euid 0: may switch credentials, use AT_EMPTY_PATH links */
+  gboolean source_flushes; /* SOURCE's filesystem reports errors on close */
 
   /* The link index and what keeps it true. Lock order: change_lock, then
    * scan.lock, then the inode table's and the index's own locks (leaves).
@@ -128,6 +129,10 @@ void lfs_update_renamed(LfsCtx *c, LfsInode *op, const char *on, LfsInode *np,
                         const char *nn, unsigned flags);
 void lfs_update_symlink(LfsCtx *c, LfsIndex *idx, int dirfd, const char *dir,
                         const char *name, const struct stat *st);
+
+/* bdi.c: raise the kernel's readahead for a new mount (root only). */
+#define LFS_VIEW_READAHEAD_KB 768
+void lfs_tune_readahead(const char *mountpoint);
 
 /* vinval.c: the kernel's cache of virtual entries. start after mounting,
  * stop after the scan and watch threads. sync after a change that may

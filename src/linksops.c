@@ -11,7 +11,6 @@
 
 #define OUTSIDE_XATTR "user.linkfs.outside"
 
-
 /* A real directory's entry named like the virtual one, with no real entry
  * behind it: changing it is changing .links. */
 static gboolean

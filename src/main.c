@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -213,6 +214,34 @@ descriptor_budget(void)
   return n > 80 ? (size_t)(n - 64) / 2 : 8;
 }
 
+/* Whether close(2) on SOURCE's filesystem may write back and fail (it has a
+ * flush operation): network and FUSE filesystems, or one we do not know. */
+static gboolean
+source_flushes(int fd)
+{
+  static const unsigned long local[] = {
+      0xEF53,     /* ext2/3/4 */
+      0x58465342, /* xfs */
+      0x9123683E, /* btrfs */
+      0x01021994, /* tmpfs */
+      0x2FC12FC1, /* zfs */
+      0xF2F52010, /* f2fs */
+      0x794c7630, /* overlayfs */
+      0x4d44,     /* vfat */
+      0x5346544e, /* ntfs */
+      0x3153464a, /* jfs */
+      0x52654973, /* reiserfs */
+  };
+  struct statfs sfs;
+  if (fstatfs(fd, &sfs) < 0)
+    return TRUE;
+  for (guint k = 0; k < G_N_ELEMENTS(local); k++) {
+    if ((unsigned long)sfs.f_type == local[k])
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static void
 lfs_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -223,6 +252,8 @@ lfs_init(void *userdata, struct fuse_conn_info *conn)
   if (conn->capable & FUSE_CAP_SPLICE_READ)
     conn->want |= FUSE_CAP_SPLICE_READ;
   conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+  /* The kernel keeps the smaller of this and what bdi.c has set. */
+  conn->max_readahead = LFS_VIEW_READAHEAD_KB * 1024;
 }
 
 static int
@@ -245,6 +276,7 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
   signal(SIGTERM, SIG_DFL);
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, fo->mountpoint) == 0) {
+      lfs_tune_readahead(fo->mountpoint);
       fuse_daemonize(fo->foreground);
       lfs_watch_start(c); /* threads after the fork of fuse_daemonize */
       lfs_vinval_start(c);
@@ -316,6 +348,7 @@ check_args(const LfsCmdline *cl, LfsCtx *c, struct fuse_args *args,
   /* With allow_other a listing depends on the caller: no kernel cache. */
   c->vtimeout = cl->allow_other ? 0.0 : MIN(c->timeout, 1.0);
   c->root_daemon = geteuid() == 0;
+  c->source_flushes = source_flushes(c->root_fd);
   return TRUE;
 }
 

@@ -55,8 +55,15 @@ reply_entry_or_err(fuse_req_t req, int err, const struct fuse_entry_param *e)
 static void
 pt_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+  LfsCtx *c = lfs_ctx(req);
   struct fuse_entry_param e;
   int err = strlen(name) > NAME_MAX ? ENAMETOOLONG : lfs_do_lookup(req, parent, name, &e);
+  if (err == ENOENT && c->timeout > 0) {
+    /* A negative entry, cached as long as positive ones: every change
+     * through the view replaces it, and cache= bounds the others. */
+    e = (struct fuse_entry_param){.ino = 0, .entry_timeout = c->timeout};
+    err = 0;
+  }
   reply_entry_or_err(req, err, &e);
 }
 

@@ -114,14 +114,11 @@ lfs_update_symlink(LfsCtx *c, LfsIndex *idx, int dirfd, const char *dir, const c
                         lfs_resolve_is_dangling(err));
 }
 
-/* Make the index agree with the source about dir/name. */
+/* Make the index agree with the source about dir/name; dfd is dir. */
 static void
-sync_entry(LfsCtx *c, const char *dir, const char *name)
+sync_entry_at(LfsCtx *c, int dfd, const char *dir, const char *name)
 {
-  lfs_autofd dfd = -1;
   struct stat st;
-  if (lfs_open_rel(c, dir, O_PATH | O_DIRECTORY, &dfd) != 0)
-    return;
   if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) < 0) {
     lfs_index_remove_name(c->index, dir, name);
   } else if (S_ISLNK(st.st_mode)) {
@@ -131,12 +128,19 @@ sync_entry(LfsCtx *c, const char *dir, const char *name)
   }
 }
 
-/* dir/name changed (made, linked, removed): the index follows, and so do
- * the symlinks whose target mentions name. */
 static void
-update_in(LfsCtx *c, const char *dir, const char *name)
+sync_entry(LfsCtx *c, const char *dir, const char *name)
 {
-  sync_entry(c, dir, name);
+  lfs_autofd dfd = -1;
+  if (lfs_open_rel(c, dir, O_PATH | O_DIRECTORY, &dfd) == 0)
+    sync_entry_at(c, dfd, dir, name);
+}
+
+/* dir/name changed (made, linked, removed): the symlinks whose target
+ * mentions name follow. */
+static void
+resolve_name(LfsCtx *c, const char *name)
+{
   const char *names[] = {name, NULL};
   resolve_affected(c, names, NULL);
 }
@@ -145,16 +149,27 @@ void
 lfs_update_path(LfsCtx *c, const char *relpath)
 {
   g_autofree char *dir = NULL, *name = NULL;
-  if (relpath != NULL && lfs_path_split(relpath, &dir, &name))
-    update_in(c, dir, name);
+  if (relpath != NULL && lfs_path_split(relpath, &dir, &name)) {
+    sync_entry(c, dir, name);
+    resolve_name(c, name);
+  }
 }
 
 void
 lfs_update_entry(LfsCtx *c, LfsInode *parent, const char *name)
 {
   g_autofree char *dir = lfs_itab_path(c->itab, parent);
-  if (dir != NULL)
-    update_in(c, dir, name);
+  if (dir == NULL)
+    return;
+  g_auto(LfsPin) pin = LFS_PIN_INIT;
+  /* The entry under our own mount is a directory: never indexed. */
+  if (lfs_itab_is_guarded(c->itab, parent, name))
+    ;
+  else if (lfs_pin(c->itab, parent, &pin) == 0)
+    sync_entry_at(c, pin.fd, dir, name);
+  else
+    sync_entry(c, dir, name);
+  resolve_name(c, name);
 }
 
 void

@@ -226,7 +226,11 @@ def resolve_vlink(m, dirpath, name, probs):
     if not stat.S_ISLNK(st.st_mode):
         probs.add('%r is not a symlink (mode %o)', p, st.st_mode)
         return None
-    t = os.readlink(p)
+    try:
+        t = os.readlink(p)
+    except OSError as e:  # gone since the lstat (a change still settling)
+        probs.add('readlink %r: %s', p, e)
+        return None
     if t.startswith(b'/'):
         probs.add('%r -> %r is absolute', p, t)
         return None

@@ -1,11 +1,12 @@
 /* scan.c: the background scan that builds the index, and SIGHUP rescans.
  *
- * The walk goes depth first with directory descriptors, never following a
- * symlink and never entering our own mount (the directory under the
- * mountpoint is reached through its descriptor opened before mounting).
- * Only the deepest FD_DEPTH directories keep a descriptor; shallower ones
- * are opened again, by name and checked by (dev, ino), when the walk comes
- * back to them, so PATH_MAX-deep trees fit in any descriptor limit. */
+ * The walk takes directories from a shared stack (depth first), with one
+ * worker per core: each opens its directory from SOURCE with
+ * lfs_open_rel (never following a symlink, never entering our own mount:
+ * the directory under the mountpoint is reached through its descriptor
+ * opened before mounting), reads it whole, stats its entries and closes
+ * it, so a worker holds one directory descriptor at a time whatever the
+ * depth. */
 #include "lfs.h"
 
 #include "dirsnap.h"
@@ -19,32 +20,23 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { FD_DEPTH = 32 };
+/* Workers of one walk, at most: the stats of a scan are CPU work in the
+ * kernel, and two cores halve it. */
+enum { MAX_WORKERS = 4, FLUSH_ENTRIES = 1024, FLUSH_DIRS = 64 };
 
-typedef struct {
-  int fd;
-  dev_t dev;
-  ino_t ino;
-  char *rel;          /* relative to SOURCE */
-  GPtrArray *subdirs; /* names still to visit */
-  guint next;
-} Frame;
-
+/* One walk: directories still to read, shared by its workers. */
 typedef struct {
   LfsCtx *c;
-  GArray *stack; /* Frame */
-  guint64 entries, dirs, unreadable;
+  GMutex lock;
+  GCond cond;
+  GPtrArray *todo; /* relpaths, used as a stack (depth first) */
+  guint busy;      /* workers reading a directory */
 } Walk;
 
-static void
-frame_clear(Frame *f)
-{
-  if (f->fd >= 0)
-    close(f->fd);
-  g_free(f->rel);
-  if (f->subdirs != NULL)
-    g_ptr_array_unref(f->subdirs);
-}
+/* A worker's counts, added to the index's statistics now and then. */
+typedef struct {
+  guint64 entries, dirs, unreadable;
+} Counts;
 
 gboolean
 lfs_scan_stopping(LfsCtx *c)
@@ -53,29 +45,6 @@ lfs_scan_stopping(LfsCtx *c)
   gboolean s = c->scan.stop;
   g_mutex_unlock(&c->scan.lock);
   return s;
-}
-
-/* A descriptor for frame k, opened again from its parent if needed. */
-static int
-frame_fd(Walk *w, guint k)
-{
-  Frame *f = &g_array_index(w->stack, Frame, k);
-  if (f->fd >= 0 || k == 0)
-    return f->fd;
-  int pfd = frame_fd(w, k - 1);
-  if (pfd < 0)
-    return -1;
-  g_autofree char *name = g_path_get_basename(f->rel);
-  lfs_autofd fd = -1;
-  if (w->c->mp_rel != NULL && strcmp(f->rel, w->c->mp_rel) == 0)
-    fd = fcntl(w->c->mp_fd, F_DUPFD_CLOEXEC, 0);
-  else
-    fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) < 0 || st.st_dev != f->dev || st.st_ino != f->ino)
-    return -1;
-  f->fd = lfs_steal_fd(&fd);
-  return f->fd;
 }
 
 static void
@@ -88,130 +57,134 @@ warn_shadowed(LfsCtx *c, const char *rel)
           path, c->opt.links_name);
 }
 
-/* Index one non-directory entry; the change lock keeps changes made
- * through the view from interleaving. */
-static void
-scan_entry(Walk *w, int dfd, const char *rel, const char *name)
+static gboolean
+indexed_kind(const struct stat *st)
 {
-  LfsCtx *c = w->c;
+  return S_ISLNK(st->st_mode) || (!S_ISDIR(st->st_mode) && st->st_nlink > 1);
+}
+
+/* Index one non-directory entry. Most entries (one name, not a symlink)
+ * need no lock; the others are looked at again under the change lock, so
+ * that a change made through the view never interleaves with them. */
+static void
+scan_entry(LfsCtx *c, int dfd, const char *rel, const char *name)
+{
   struct stat st;
+  if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0 ||
+      !indexed_kind(&st))
+    return;
   g_rw_lock_writer_lock(&c->change_lock);
   if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) == 0) {
     if (S_ISLNK(st.st_mode))
       lfs_update_symlink(c, c->index, dfd, rel, name, &st);
-    else if (!S_ISDIR(st.st_mode) && st.st_nlink > 1)
+    else if (indexed_kind(&st))
       lfs_index_add_file(c->index, rel, name, st.st_dev, st.st_ino, st.st_nlink);
   }
   g_rw_lock_writer_unlock(&c->change_lock);
 }
 
-/* Read the directory of the top frame, index its entries, list subdirs. */
+/* Read the directory rel, index its entries; its subdirectories go to
+ * subdirs. Opened from SOURCE without following any symlink and, under
+ * the mountpoint, from the directory opened before mounting. */
 static void
-scan_dir(Walk *w, Frame *f)
+scan_dir(LfsCtx *c, const char *rel, GPtrArray *subdirs, Counts *n)
 {
-  LfsCtx *c = w->c;
+  lfs_autofd fd = -1;
   g_autoptr(LfsDirSnap) snap = lfs_dirsnap_new();
-  lfs_autofd rfd = openat(f->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (rfd < 0 || lfs_dirsnap_read(snap, rfd) != 0) {
-    w->unreadable++;
+  if (lfs_open_rel(c, rel, O_RDONLY | O_DIRECTORY, &fd) != 0 ||
+      lfs_dirsnap_read(snap, fd) != 0) {
+    n->unreadable++;
     return;
   }
-  w->dirs++;
-  f->subdirs = g_ptr_array_new_with_free_func(g_free);
+  lfs_watch_add(c, fd, rel);
+  n->dirs++;
   for (guint k = 0; k < lfs_dirsnap_len(snap); k++) {
     const LfsDirent *de = lfs_dirsnap_get(snap, k);
     const char *name = lfs_dirsnap_name(snap, de);
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
       continue;
-    w->entries++;
+    n->entries++;
     if (strcmp(name, c->opt.links_name) == 0)
-      warn_shadowed(c, f->rel);
-    if (de->type == DT_DIR)
-      g_ptr_array_add(f->subdirs, g_strdup(name));
-    else if (de->type == DT_UNKNOWN) {
-      struct stat st;
-      if (fstatat(f->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
-        g_ptr_array_add(f->subdirs, g_strdup(name));
-      else
-        scan_entry(w, f->fd, f->rel, name);
-    } else {
-      scan_entry(w, f->fd, f->rel, name);
-    }
-  }
-}
-
-/* Push the directory rel (opened as fd) and read it. */
-static void
-push_dir(Walk *w, int fd, char *rel)
-{
-  struct stat st;
-  if (fstat(fd, &st) < 0) {
-    close(fd);
-    g_free(rel);
-    w->unreadable++;
-    return;
-  }
-  lfs_watch_add(w->c, fd, rel);
-  Frame f = {.fd = fd, .dev = st.st_dev, .ino = st.st_ino, .rel = rel};
-  g_array_append_val(w->stack, f);
-  guint depth = w->stack->len;
-  if (depth > FD_DEPTH) {
-    Frame *old = &g_array_index(w->stack, Frame, depth - FD_DEPTH - 1);
-    if (old->fd >= 0 && depth - FD_DEPTH - 1 > 0) {
-      close(old->fd);
-      old->fd = -1;
-    }
-  }
-  Frame *top = &g_array_index(w->stack, Frame, depth - 1);
-  scan_dir(w, top);
-  if (w->entries >= 1024 || w->dirs >= 64) {
-    lfs_index_note_scanned(w->c->index, w->entries, w->dirs, w->unreadable);
-    w->entries = w->dirs = w->unreadable = 0;
+      warn_shadowed(c, rel);
+    struct stat st;
+    gboolean dir =
+        de->type == DT_DIR ||
+        (de->type == DT_UNKNOWN && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         S_ISDIR(st.st_mode));
+    if (dir)
+      g_ptr_array_add(subdirs, lfs_path_join(rel, name));
+    else
+      scan_entry(c, fd, rel, name);
   }
 }
 
 static void
-open_child(Walk *w, guint k, const char *name)
+flush_counts(LfsCtx *c, Counts *n)
 {
-  Frame *f = &g_array_index(w->stack, Frame, k);
-  g_autofree char *rel = lfs_path_join(f->rel, name);
-  int pfd = frame_fd(w, k);
-  int fd = -1;
-  if (w->c->mp_rel != NULL && strcmp(rel, w->c->mp_rel) == 0)
-    fd = fcntl(w->c->mp_fd, F_DUPFD_CLOEXEC, 0);
-  else if (pfd >= 0)
-    fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    w->unreadable++;
-    return;
-  }
-  push_dir(w, fd, g_steal_pointer(&rel));
+  lfs_index_note_scanned(c->index, n->entries, n->dirs, n->unreadable);
+  *n = (Counts){0};
 }
 
-/* Index everything at and below the directory start. */
-static void
-walk(LfsCtx *c, const char *start)
+/* Take directories until none is left and no worker may add any. */
+static gpointer
+worker(gpointer data)
 {
-  Walk w = {.c = c, .stack = g_array_new(FALSE, TRUE, sizeof(Frame))};
-  g_array_set_clear_func(w.stack, (GDestroyNotify)frame_clear);
-  int rfd = -1;
-  if (lfs_open_rel(c, start, O_RDONLY | O_DIRECTORY, &rfd) != 0) {
-    w.unreadable++;
-  } else {
-    push_dir(&w, rfd, g_strdup(start));
-  }
-  while (w.stack->len > 0 && !lfs_scan_stopping(c)) {
-    guint k = w.stack->len - 1;
-    Frame *f = &g_array_index(w.stack, Frame, k);
-    if (f->subdirs == NULL || f->next >= f->subdirs->len) {
-      g_array_set_size(w.stack, k);
+  Walk *w = data;
+  Counts n = {0};
+  g_autoptr(GPtrArray) found = g_ptr_array_new();
+  g_mutex_lock(&w->lock);
+  for (;;) {
+    if (w->todo->len == 0) {
+      if (w->busy == 0 || lfs_scan_stopping(w->c))
+        break;
+      g_cond_wait(&w->cond, &w->lock);
       continue;
     }
-    const char *name = f->subdirs->pdata[f->next++];
-    open_child(&w, k, name);
+    g_autofree char *rel = g_ptr_array_steal_index_fast(w->todo, w->todo->len - 1);
+    w->busy++;
+    g_mutex_unlock(&w->lock);
+    if (!lfs_scan_stopping(w->c))
+      scan_dir(w->c, rel, found, &n);
+    if (n.entries >= FLUSH_ENTRIES || n.dirs >= FLUSH_DIRS)
+      flush_counts(w->c, &n);
+    g_mutex_lock(&w->lock);
+    for (guint k = found->len; k-- > 0;) /* first name on top */
+      g_ptr_array_add(w->todo, found->pdata[k]);
+    g_ptr_array_set_size(found, 0);
+    w->busy--;
+    g_cond_broadcast(&w->cond);
   }
-  lfs_index_note_scanned(c->index, w.entries, w.dirs, w.unreadable);
-  g_array_unref(w.stack);
+  g_cond_broadcast(&w->cond);
+  g_mutex_unlock(&w->lock);
+  flush_counts(w->c, &n);
+  return NULL;
+}
+
+/* Index everything at and below the directory start, with workers on
+ * every core (at most MAX_WORKERS), the calling thread being one. */
+static void
+walk(LfsCtx *c, const char *start, guint nworkers)
+{
+  Walk w = {.c = c, .todo = g_ptr_array_new_with_free_func(g_free)};
+  g_mutex_init(&w.lock);
+  g_cond_init(&w.cond);
+  g_ptr_array_add(w.todo, g_strdup(start));
+  GThread *threads[MAX_WORKERS];
+  nworkers = CLAMP(nworkers, 1, MAX_WORKERS);
+  for (guint k = 1; k < nworkers; k++)
+    threads[k] = g_thread_new("linkfs-scan-w", worker, &w);
+  worker(&w);
+  for (guint k = 1; k < nworkers; k++)
+    g_thread_join(threads[k]);
+  g_ptr_array_unref(w.todo);
+  g_mutex_clear(&w.lock);
+  g_cond_clear(&w.cond);
+}
+
+static guint
+scan_workers(void)
+{
+  return MIN(g_get_num_processors(), MAX_WORKERS);
 }
 
 /* One full scan into an emptied index; again if directories moved meanwhile. */
@@ -230,7 +203,7 @@ scan_once(LfsCtx *c)
     lfs_index_replace_contents(c->index, old);
     g_rw_lock_writer_unlock(&c->change_lock);
     lfs_vinval_sync(c, FALSE);
-    walk(c, "");
+    walk(c, "", scan_workers());
 
     g_mutex_lock(&c->scan.lock);
     gboolean again = c->scan.dirty && !c->scan.stop;
@@ -337,5 +310,5 @@ lfs_scan_request(LfsCtx *c)
 void
 lfs_scan_subtree(LfsCtx *c, const char *relpath)
 {
-  walk(c, relpath);
+  walk(c, relpath, 1);
 }

@@ -516,6 +516,44 @@ test_long_and_odd_names(void)
   }
 }
 
+/* Many distinct names, removed in an order unlike the insertion: the
+ * interned-name set grows, deletes with backward shifts, shrinks, and
+ * every name stays findable throughout. */
+static void
+test_many_names(void)
+{
+  g_autoptr(LfsIndex) idx = lfs_index_new();
+  enum { N = 20000 };
+  for (guint k = 0; k < N; k++) {
+    g_autofree char *name = g_strdup_printf("n%u", k);
+    g_assert_cmpint(
+        lfs_index_add_file(idx, k % 2 ? "x" : "y", name, DEV, 1000 + k / 2, 2), ==, 0);
+  }
+  guint64 nodes, names;
+  lfs_index_get_memory_stats(idx, &nodes, &names);
+  g_assert_cmpuint(names, ==, N + 2); /* "x" and "y" too */
+  for (guint k = 0; k < N; k += 7) {
+    g_autofree char *name = g_strdup_printf("n%u", k);
+    g_assert_nonnull(lfs_index_get_siblings(idx, k % 2 ? "x" : "y", name));
+  }
+  for (guint step = 0; step < 3; step++) {
+    for (guint k = step; k < N; k += 3) {
+      g_autofree char *name = g_strdup_printf("n%u", k);
+      g_assert_cmpint(lfs_index_remove_name(idx, k % 2 ? "x" : "y", name), ==, 0);
+    }
+    for (guint k = step + 1; k < N; k += 3) {
+      g_autofree char *name = g_strdup_printf("n%u", k);
+      g_autoptr(LfsGroupInfo) g = lfs_index_get_siblings(idx, k % 2 ? "x" : "y", name);
+      gboolean partner_gone = (k ^ 1) % 3 <= step; /* its group is dissolved */
+      if (partner_gone)
+        g_assert_null(g);
+      else
+        g_assert_nonnull(g);
+    }
+  }
+  assert_pruned(idx);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -534,5 +572,6 @@ main(int argc, char **argv)
   g_test_add_func("/index/random-model", test_random_model);
   g_test_add_func("/index/threads", test_threads);
   g_test_add_func("/index/odd-names", test_long_and_odd_names);
+  g_test_add_func("/index/many-names", test_many_names);
   return g_test_run();
 }

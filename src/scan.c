@@ -63,24 +63,41 @@ indexed_kind(const struct stat *st)
   return S_ISLNK(st->st_mode) || (!S_ISDIR(st->st_mode) && st->st_nlink > 1);
 }
 
-/* Index one non-directory entry. Most entries (one name, not a symlink)
- * need no lock; the others are looked at again under the change lock, so
- * that a change made through the view never interleaves with them. */
+/* Entries of one directory to index, looked at again under one hold of
+ * the change lock per INDEX_BATCH, so that a change made through the view
+ * never interleaves with one and the workers seldom wait for each other. */
+enum { INDEX_BATCH = 256 };
+
 static void
-scan_entry(LfsCtx *c, int dfd, const char *rel, const char *name)
+index_batch(LfsCtx *c, int dfd, const char *rel, GPtrArray *names)
 {
-  struct stat st;
-  if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0 ||
-      !indexed_kind(&st))
-    return;
   g_rw_lock_writer_lock(&c->change_lock);
-  if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) == 0) {
+  for (guint k = 0; k < names->len; k++) {
+    const char *name = names->pdata[k];
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0)
+      continue;
     if (S_ISLNK(st.st_mode))
       lfs_update_symlink(c, c->index, dfd, rel, name, &st);
     else if (indexed_kind(&st))
       lfs_index_add_file(c->index, rel, name, st.st_dev, st.st_ino, st.st_nlink);
   }
   g_rw_lock_writer_unlock(&c->change_lock);
+  g_ptr_array_set_size(names, 0);
+}
+
+/* One non-directory entry: most (one name, not a symlink) need nothing
+ * more than this stat; the others go to later. */
+static void
+scan_entry(LfsCtx *c, int dfd, const char *rel, const char *name, GPtrArray *later)
+{
+  struct stat st;
+  if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0 ||
+      !indexed_kind(&st))
+    return;
+  g_ptr_array_add(later, (gpointer)name);
+  if (later->len >= INDEX_BATCH)
+    index_batch(c, dfd, rel, later);
 }
 
 /* Read the directory rel, index its entries; its subdirectories go to
@@ -98,6 +115,7 @@ scan_dir(LfsCtx *c, const char *rel, GPtrArray *subdirs, Counts *n)
   }
   lfs_watch_add(c, fd, rel);
   n->dirs++;
+  g_autoptr(GPtrArray) later = g_ptr_array_new(); /* names borrowed from snap */
   for (guint k = 0; k < lfs_dirsnap_len(snap); k++) {
     const LfsDirent *de = lfs_dirsnap_get(snap, k);
     const char *name = lfs_dirsnap_name(snap, de);
@@ -114,8 +132,10 @@ scan_dir(LfsCtx *c, const char *rel, GPtrArray *subdirs, Counts *n)
     if (dir)
       g_ptr_array_add(subdirs, lfs_path_join(rel, name));
     else
-      scan_entry(c, fd, rel, name);
+      scan_entry(c, fd, rel, name, later);
   }
+  if (later->len > 0)
+    index_batch(c, fd, rel, later);
 }
 
 static void

@@ -123,6 +123,7 @@ const char *lfs_watch_mechanism(LfsCtx *c);
  * source, whatever the change was (made, linked, removed). */
 guint64 lfs_change_begin(LfsCtx *c);
 void lfs_change_end(LfsCtx *c, guint64 begun);
+void lfs_change_end_async(LfsCtx *c, guint64 begun);
 void lfs_update_entry(LfsCtx *c, LfsInode *parent, const char *name);
 void lfs_update_path(LfsCtx *c, const char *relpath);
 void lfs_update_renamed(LfsCtx *c, LfsInode *op, const char *on, LfsInode *np,

@@ -331,4 +331,5 @@ void
 lfs_scan_subtree(LfsCtx *c, const char *relpath)
 {
   walk(c, relpath, 1);
+  lfs_vinval_sync(c, FALSE);
 }

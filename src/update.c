@@ -78,13 +78,29 @@ lfs_change_begin(LfsCtx *c)
   return lfs_index_generation(c->index);
 }
 
-/* Virtual entries the kernel caches may be stale if the index changed. */
-void
-lfs_change_end(LfsCtx *c, guint64 begun)
+static void
+change_end(LfsCtx *c, guint64 begun, gboolean wait)
 {
   g_rw_lock_reader_unlock(&c->change_lock);
   if (lfs_index_generation(c->index) != begun)
-    lfs_vinval_sync(c, TRUE);
+    lfs_vinval_sync(c, wait);
+}
+
+/* Virtual entries the kernel caches may be stale if the index changed:
+ * they are dropped before the change made through the view returns. */
+void
+lfs_change_end(LfsCtx *c, guint64 begun)
+{
+  change_end(c, begun, TRUE);
+}
+
+/* The same for a change seen in the source (-o watch): nobody waits on
+ * it, and the watch must not wait for a sweep that a running scan holds
+ * up. */
+void
+lfs_change_end_async(LfsCtx *c, guint64 begun)
+{
+  change_end(c, begun, FALSE);
 }
 
 /* Re-resolve the symlinks whose state a change to names/moved may alter. */

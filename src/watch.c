@@ -99,7 +99,7 @@ handle_event(LfsCtx *c, const struct inotify_event *ev)
   }
   guint64 gen = lfs_change_begin(c);
   lfs_update_path(c, path);
-  lfs_change_end(c, gen);
+  lfs_change_end_async(c, gen);
   if (ev->mask & (IN_CREATE | IN_MOVED_TO))
     check_new_link(c, path);
 }

@@ -534,7 +534,8 @@ test_many_names(void)
   g_assert_cmpuint(names, ==, N + 2); /* "x" and "y" too */
   for (guint k = 0; k < N; k += 7) {
     g_autofree char *name = g_strdup_printf("n%u", k);
-    g_assert_nonnull(lfs_index_get_siblings(idx, k % 2 ? "x" : "y", name));
+    g_autoptr(LfsGroupInfo) g = lfs_index_get_siblings(idx, k % 2 ? "x" : "y", name);
+    g_assert_nonnull(g);
   }
   for (guint step = 0; step < 3; step++) {
     for (guint k = step; k < N; k += 3) {

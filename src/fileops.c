@@ -75,7 +75,8 @@ do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     if (err != 0)
       return err;
     guint64 gen = lfs_change_begin(c);
-    fd = openat(pin.fd, name, fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+    fd = openat(pin.fd, name, fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                lfs_creds_mode(&cr, mode));
     err = fd < 0 ? errno : 0;
     lfs_creds_leave(&cr);
     if (err == 0)

@@ -252,6 +252,13 @@ lfs_init(void *userdata, struct fuse_conn_info *conn)
   if (conn->capable & FUSE_CAP_SPLICE_READ)
     conn->want |= FUSE_CAP_SPLICE_READ;
   conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+  /* The caller's umask is applied where the object is made (creds.h). */
+  if (conn->capable & FUSE_CAP_DONT_MASK)
+    conn->want |= FUSE_CAP_DONT_MASK;
+  /* The kernel clears set-user-ID and set-group-ID on write, truncate and
+   * chown by the rules for the caller; the daemon, root with CAP_FSETID,
+   * would keep them. */
+  conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
   /* The kernel keeps the smaller of this and what bdi.c has set. */
   conn->max_readahead = LFS_VIEW_READAHEAD_KB * 1024;
 }
@@ -274,6 +281,8 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
    * in the background sets SIGINT to ignored, yet SIGINT must unmount. */
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
+  /* Modes are masked with each caller's umask, never the daemon's. */
+  umask(0);
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, fo->mountpoint) == 0) {
       lfs_tune_readahead(fo->mountpoint);

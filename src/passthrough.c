@@ -232,13 +232,13 @@ make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, const MkArgs *a,
   int res;
   switch (a->kind) {
   case MK_DIR:
-    res = mkdirat(pin.fd, name, a->mode);
+    res = mkdirat(pin.fd, name, lfs_creds_mode(&cr, a->mode));
     break;
   case MK_SYMLINK:
     res = symlinkat(a->target, pin.fd, name);
     break;
   default:
-    res = mknodat(pin.fd, name, a->mode, a->rdev);
+    res = mknodat(pin.fd, name, lfs_creds_mode(&cr, a->mode), a->rdev);
     break;
   }
   err = res < 0 ? errno : 0;

@@ -134,11 +134,23 @@ set_times(int fd, gboolean is_symlink, const struct stat *attr, int valid,
   return res < 0 ? errno : 0;
 }
 
+enum {
+  SETS_SOMETHING = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+                   FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME,
+};
+
 static int
 apply_setattr(int fd, gboolean is_symlink, const struct stat *attr, int valid,
               struct fuse_file_info *fi)
 {
   char proc[LFS_PROC_FD_MAX];
+  /* A request that changes nothing is what chown(f, -1, -1) becomes (the
+   * kernel drops its ATTR_CTIME): the same call on the source updates the
+   * change time, as it would have there. */
+  if (!(valid & SETS_SOMETHING))
+    return fchownat(fd, "", (uid_t)-1, (gid_t)-1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
+               ? errno
+               : 0;
   if (valid & FUSE_SET_ATTR_MODE) {
     int res = fi != NULL ? fchmod((int)fi->fh, attr->st_mode)
                          : chmod(lfs_proc_fd(proc, fd), attr->st_mode);

@@ -4,6 +4,7 @@
 
 #include "creds.h"
 #include "fdutil.h"
+#include "kpass.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,22 +25,40 @@ drop_direct(int fd)
   return fcntl(fd, F_SETFL, fl & ~O_DIRECT) < 0 ? errno : 0;
 }
 
+/* fi->fh is set. With FUSE passthrough the kernel does the file's I/O
+ * itself; a file it would not take is served with direct_io, as the
+ * kernel does not mix cached and passthrough opens of one inode. */
 static void
-set_open_flags(LfsCtx *c, struct fuse_file_info *fi)
+set_open_flags(LfsCtx *c, LfsInode *i, struct fuse_file_info *fi)
 {
   fi->direct_io = (fi->flags & O_DIRECT) != 0;
   fi->keep_cache = c->opt.cache == LFS_CACHE_ALWAYS;
+  if (!lfs_kpass_active(c->kpass))
+    return;
+  /* The kernel refuses keep_cache with passthrough (EIO at open); the
+   * view has no page cache of its own for such files anyway. */
+  fi->keep_cache = 0;
+  if (!lfs_kpass_open(c->kpass, i, lfs_fh_fd(fi), &fi->fh))
+    fi->direct_io = 1;
+}
+
+static void
+release_fh(LfsCtx *c, LfsInode *i, struct fuse_file_info *fi)
+{
+  lfs_kpass_release(c->kpass, i, fi->fh);
+  close(lfs_fh_fd(fi));
 }
 
 static void
 fo_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
   LfsCtx *c = lfs_ctx(req);
+  LfsInode *i = lfs_inode(req, ino);
   int fd = -1;
   int err;
   {
     g_auto(LfsPin) pin = LFS_PIN_INIT;
-    err = lfs_pin(c->itab, lfs_inode(req, ino), &pin);
+    err = lfs_pin(c->itab, i, &pin);
     if (err == 0) {
       char proc[LFS_PROC_FD_MAX];
       fd = open(lfs_proc_fd(proc, pin.fd), (fi->flags & ~O_NOFOLLOW) | O_CLOEXEC);
@@ -53,9 +72,9 @@ fo_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     return;
   }
   fi->fh = (uint64_t)fd;
-  set_open_flags(c, fi);
+  set_open_flags(c, i, fi);
   if (fuse_reply_open(req, fi) != 0)
-    close(fd);
+    release_fh(c, i, fi);
 }
 
 static int
@@ -94,7 +113,7 @@ do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
   LfsInode *i = lfs_itab_found(c->itab, p, name, &st, NULL);
   lfs_fill_entry(c, i, &st, e);
   fi->fh = (uint64_t)lfs_steal_fd(&fd);
-  set_open_flags(c, fi);
+  set_open_flags(c, i, fi);
   return 0;
 }
 
@@ -109,7 +128,7 @@ fo_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     return;
   }
   if (fuse_reply_create(req, &e, fi) != 0) {
-    close((int)fi->fh);
+    release_fh(lfs_ctx(req), lfs_inode(req, e.ino), fi);
     lfs_itab_forget(lfs_ctx(req)->itab, e.ino, 1);
   }
 }
@@ -119,7 +138,7 @@ fo_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
 {
   struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
   buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-  buf.buf[0].fd = (int)fi->fh;
+  buf.buf[0].fd = lfs_fh_fd(fi);
   buf.buf[0].pos = off;
   fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
@@ -130,7 +149,7 @@ fo_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t o
 {
   struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in_buf));
   out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-  out.buf[0].fd = (int)fi->fh;
+  out.buf[0].fd = lfs_fh_fd(fi);
   out.buf[0].pos = off;
   ssize_t res = fuse_buf_copy(&out, in_buf, 0);
   if (res < 0)
@@ -150,21 +169,21 @@ fo_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     fuse_reply_err(req, ENOSYS);
     return;
   }
-  int res = close(dup((int)fi->fh));
+  int res = close(dup(lfs_fh_fd(fi)));
   fuse_reply_err(req, res < 0 ? errno : 0);
 }
 
 static void
 fo_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-  close((int)fi->fh);
+  release_fh(lfs_ctx(req), lfs_inode(req, ino), fi);
   fuse_reply_err(req, 0);
 }
 
 static void
 fo_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-  int fd = (int)fi->fh;
+  int fd = lfs_fh_fd(fi);
   int res = datasync ? fdatasync(fd) : fsync(fd);
   fuse_reply_err(req, res < 0 ? errno : 0);
 }
@@ -173,7 +192,7 @@ static void
 fo_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
              struct fuse_file_info *fi)
 {
-  int res = fallocate((int)fi->fh, mode, offset, length);
+  int res = fallocate(lfs_fh_fd(fi), mode, offset, length);
   fuse_reply_err(req, res < 0 ? errno : 0);
 }
 
@@ -182,8 +201,8 @@ fo_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
                    struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
                    struct fuse_file_info *fi_out, size_t len, int flags)
 {
-  ssize_t res = copy_file_range((int)fi_in->fh, &off_in, (int)fi_out->fh, &off_out, len,
-                                (unsigned)flags);
+  ssize_t res = copy_file_range(lfs_fh_fd(fi_in), &off_in, lfs_fh_fd(fi_out), &off_out,
+                                len, (unsigned)flags);
   if (res < 0)
     fuse_reply_err(req, errno);
   else
@@ -193,7 +212,7 @@ fo_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 static void
 fo_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
 {
-  off_t res = lseek((int)fi->fh, off, whence);
+  off_t res = lseek(lfs_fh_fd(fi), off, whence);
   if (res < 0)
     fuse_reply_err(req, errno);
   else
@@ -203,7 +222,7 @@ fo_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file
 static void
 fo_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 {
-  int res = flock((int)fi->fh, op);
+  int res = flock(lfs_fh_fd(fi), op);
   fuse_reply_err(req, res < 0 ? errno : 0);
 }
 

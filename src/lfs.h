@@ -12,6 +12,7 @@
 typedef struct LfsVnodes LfsVnodes;
 typedef struct LfsWatch LfsWatch;
 typedef struct LfsVinval LfsVinval;
+typedef struct LfsKpass LfsKpass;
 
 /* The background scan (scan.c). lock guards every field. */
 typedef struct {
@@ -54,6 +55,7 @@ typedef struct {
   struct fuse_session *se;           /* for notifications */
   GRWLock vreply_lock;               /* vinval.c */
   LfsVinval *vinval;
+  LfsKpass *kpass; /* FUSE passthrough (kpass.c), or NULL */
 } LfsCtx;
 
 static inline LfsCtx *

@@ -3,6 +3,7 @@
 #include "lfs.h"
 
 #include "fdutil.h"
+#include "kpass.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@ typedef struct {
   char *cache;
   char *links;
   char *links_name;
+  char *passthrough;
   int watch;
   gboolean allow_other;
   gboolean help;
@@ -37,6 +39,7 @@ static const struct fuse_opt lfs_fuse_opts[] = {
     {"links=%s", offsetof(LfsCmdline, links), 0},
     {"links_name=%s", offsetof(LfsCmdline, links_name), 0},
     {"watch", offsetof(LfsCmdline, watch), 1},
+    {"passthrough=%s", offsetof(LfsCmdline, passthrough), 0},
     FUSE_OPT_KEY("-h", KEY_HELP),
     FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -96,6 +99,8 @@ usage(FILE *out, const char *prog)
           "  -o links=MODE          visible|root|hidden: where readdir lists it\n"
           "                         (default visible; cd NAME works in every mode)\n"
           "  -o watch               follow changes made directly in SOURCE\n"
+          "  -o passthrough=MODE    auto|off: the kernel reads and writes open files\n"
+          "                         of SOURCE itself when it can (default auto)\n"
           "  -o allow_other         let other users in (default_permissions always on)\n"
           "  -o ro                  read-only view\n"
           "  -o OPT[,OPT...]        other FUSE mount options (see mount.fuse3(8))\n"
@@ -159,7 +164,9 @@ apply_options(const LfsCmdline *cl, LfsOptions *o)
   g_autoptr(GError) error = NULL;
   if ((cl->cache != NULL && !lfs_parse_cache_mode(cl->cache, &o->cache, &error)) ||
       (cl->links != NULL && !lfs_parse_links_mode(cl->links, &o->links, &error)) ||
-      (cl->links_name != NULL && !lfs_validate_links_name(cl->links_name, &error))) {
+      (cl->links_name != NULL && !lfs_validate_links_name(cl->links_name, &error)) ||
+      (cl->passthrough != NULL &&
+       !lfs_parse_passthrough(cl->passthrough, &o->passthrough, &error))) {
     fprintf(stderr, "linkfs: %s\n", error->message);
     return FALSE;
   }
@@ -263,6 +270,21 @@ lfs_init(void *userdata, struct fuse_conn_info *conn)
   conn->max_readahead = LFS_VIEW_READAHEAD_KB * 1024;
 }
 
+/* FUSE passthrough, when wanted and possible; the session goes on
+ * without it otherwise. */
+static void
+attach_passthrough(LfsCtx *c, struct fuse_session *se)
+{
+  c->kpass = lfs_kpass_new(c->opt.passthrough);
+  if (c->kpass == NULL)
+    return;
+  int err = lfs_kpass_attach(c->kpass, se);
+  if (err != 0) {
+    fprintf(stderr, "linkfs: warning: no FUSE passthrough: %s\n", g_strerror(err));
+    g_clear_pointer(&c->kpass, lfs_kpass_free);
+  }
+}
+
 static int
 run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
 {
@@ -286,6 +308,7 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, fo->mountpoint) == 0) {
       lfs_tune_readahead(fo->mountpoint);
+      attach_passthrough(c, se);
       fuse_daemonize(fo->foreground);
       lfs_watch_start(c); /* threads after the fork of fuse_daemonize */
       lfs_vinval_start(c);
@@ -314,6 +337,7 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
     fuse_remove_signal_handlers(se);
   }
   fuse_session_destroy(se);
+  g_clear_pointer(&c->kpass, lfs_kpass_free);
   return ret != 0 ? 1 : 0;
 }
 
@@ -325,6 +349,7 @@ cmdline_clear(LfsCmdline *cl)
   free(cl->cache);
   free(cl->links);
   free(cl->links_name);
+  free(cl->passthrough);
 }
 
 /* Everything that can be checked before mounting; one line on stderr if not. */

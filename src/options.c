@@ -10,6 +10,7 @@ lfs_options_init(LfsOptions *o)
   o->links = LFS_LINKS_VISIBLE;
   o->links_name = g_strdup(".links");
   o->watch = FALSE;
+  o->passthrough = TRUE;
 }
 
 void
@@ -20,6 +21,7 @@ lfs_options_clear(LfsOptions *o)
 
 static const char *const cache_names[] = {"never", "auto", "always", NULL};
 static const char *const links_names[] = {"visible", "root", "hidden", NULL};
+static const char *const passthrough_names[] = {"off", "auto", NULL};
 
 static gboolean
 parse_enum(const char *what, const char *s, const char *const *names, int *out,
@@ -54,6 +56,16 @@ lfs_parse_links_mode(const char *s, LfsLinksMode *out, GError **error)
   if (!parse_enum("links", s, links_names, &v, error))
     return FALSE;
   *out = (LfsLinksMode)v;
+  return TRUE;
+}
+
+gboolean
+lfs_parse_passthrough(const char *s, gboolean *out, GError **error)
+{
+  int v;
+  if (!parse_enum("passthrough", s, passthrough_names, &v, error))
+    return FALSE;
+  *out = v != 0;
   return TRUE;
 }
 

@@ -20,6 +20,7 @@ typedef struct {
   LfsLinksMode links;
   char *links_name;
   gboolean watch;
+  gboolean passthrough; /* FUSE passthrough where the kernel allows it */
 } LfsOptions;
 
 void lfs_options_init(LfsOptions *o);
@@ -28,6 +29,8 @@ void lfs_options_clear(LfsOptions *o);
 gboolean lfs_parse_cache_mode(const char *s, LfsCacheMode *out, GError **error);
 gboolean lfs_parse_links_mode(const char *s, LfsLinksMode *out, GError **error);
 gboolean lfs_validate_links_name(const char *s, GError **error);
+/* -o passthrough=auto|off */
+gboolean lfs_parse_passthrough(const char *s, gboolean *out, GError **error);
 
 /* Kernel entry and attribute timeout, in seconds, for a cache mode. */
 double lfs_cache_timeout(LfsCacheMode mode);

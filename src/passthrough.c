@@ -7,6 +7,7 @@
 #include "creds.h"
 #include "dirsnap.h"
 #include "fdutil.h"
+#include "kpass.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -124,7 +125,7 @@ set_times(int fd, gboolean is_symlink, const struct stat *attr, int valid,
 
   int res;
   if (fi != NULL)
-    res = futimens((int)fi->fh, tv);
+    res = futimens(lfs_fh_fd(fi), tv);
   else if (is_symlink)
     res = utimensat(fd, "", tv, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
   else {
@@ -152,7 +153,7 @@ apply_setattr(int fd, gboolean is_symlink, const struct stat *attr, int valid,
                ? errno
                : 0;
   if (valid & FUSE_SET_ATTR_MODE) {
-    int res = fi != NULL ? fchmod((int)fi->fh, attr->st_mode)
+    int res = fi != NULL ? fchmod(lfs_fh_fd(fi), attr->st_mode)
                          : chmod(lfs_proc_fd(proc, fd), attr->st_mode);
     if (res < 0)
       return errno;
@@ -164,7 +165,7 @@ apply_setattr(int fd, gboolean is_symlink, const struct stat *attr, int valid,
       return errno;
   }
   if (valid & FUSE_SET_ATTR_SIZE) {
-    int res = fi != NULL ? ftruncate((int)fi->fh, attr->st_size)
+    int res = fi != NULL ? ftruncate(lfs_fh_fd(fi), attr->st_size)
                          : truncate(lfs_proc_fd(proc, fd), attr->st_size);
     if (res < 0)
       return errno;

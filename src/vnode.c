@@ -3,6 +3,7 @@
 
 #include "creds.h"
 #include "fdutil.h"
+#include "kpass.h"
 #include "names.h"
 
 #include <errno.h>
@@ -679,11 +680,13 @@ lfs_status_text(LfsCtx *c)
                          "unreadable: %" G_GUINT64_FORMAT "\n"
                          "scan_seconds: %.3f\n"
                          "generation: %" G_GUINT64_FORMAT "\n"
-                         "watch: %s\n",
+                         "watch: %s\n"
+                         "passthrough: %s\n",
                          scanning ? "scanning" : "ready", c->source, n.entries,
                          n.directories, n.hardlinked_inodes, n.hardlink_paths,
                          n.outside_links, n.symlinks, n.dangling, n.unreadable, seconds,
-                         n.generation, lfs_watch_mechanism(c));
+                         n.generation, lfs_watch_mechanism(c),
+                         lfs_kpass_state(c->kpass, c->opt.passthrough));
 }
 
 /* ---- kernel caching (the policy and the thread are in vinval.c) ---- */

@@ -408,15 +408,11 @@ lfs_vnode_child(LfsCtx *c, LfsSeer *seer, const VNode *p, const char *name, VSpe
     return 0;
   }
   case VN_ALLDANG: {
-    g_autoptr(GPtrArray) all = lfs_index_list_all_dangling(c->index);
-    for (guint k = 0; k < all->len; k++) {
-      LfsSymlinkInfo *s = all->pdata[k];
-      if (strcmp(s->flat, name) == 0 && lfs_seer_sees(seer, s->path)) {
-        *out = (VSpec){.kind = VN_ALLDANGLINK, .dir = p->dir, .flat = name};
-        return 0;
-      }
-    }
-    return ENOENT;
+    g_autoptr(LfsSymlinkInfo) s = lfs_index_get_dangling_by_flat(c->index, name);
+    if (s == NULL || !lfs_seer_sees(seer, s->path))
+      return ENOENT;
+    *out = (VSpec){.kind = VN_ALLDANGLINK, .dir = p->dir, .flat = name};
+    return 0;
   }
   default:
     return ENOTDIR;
@@ -561,15 +557,11 @@ lfs_vnode_target(LfsCtx *c, const VNode *vn, char **path)
     return 0;
   }
   case VN_ALLDANGLINK: {
-    g_autoptr(GPtrArray) all = lfs_index_list_all_dangling(c->index);
-    for (guint k = 0; k < all->len; k++) {
-      LfsSymlinkInfo *s = all->pdata[k];
-      if (strcmp(s->flat, vn->flat) == 0) {
-        *path = g_strdup(s->path);
-        return 0;
-      }
-    }
-    return ENOENT;
+    g_autoptr(LfsSymlinkInfo) s = lfs_index_get_dangling_by_flat(c->index, vn->flat);
+    if (s == NULL)
+      return ENOENT;
+    *path = g_steal_pointer(&s->path);
+    return 0;
   }
   default:
     return EINVAL;

@@ -680,11 +680,29 @@ lfs_status_text(LfsCtx *c)
 
 /* ---- kernel caching (the policy and the thread are in vinval.c) ---- */
 
+/* Entries every caller has: .links and the directories in it. */
+static gboolean
+is_fixed(VKind kind)
+{
+  return kind == VN_LINKS || kind == VN_SIBLINGS || kind == VN_DANGLING ||
+         kind == VN_INODES || kind == VN_ALLDANG;
+}
+
 double
 lfs_vnode_timeout(const LfsCtx *c, const VNode *vn)
 {
   /* status: its size changes all the time. */
-  return vn->kind == VN_STATUS ? 0.0 : c->vtimeout;
+  if (vn->kind == VN_STATUS)
+    return 0.0;
+  /* With allow_other (vtimeout 0) the fixed entries are cached all the
+   * same: only what they list depends on the caller. */
+  return is_fixed(vn->kind) ? c->vattr_timeout : c->vtimeout;
+}
+
+double
+lfs_vnode_attr_timeout(const LfsCtx *c, const VNode *vn)
+{
+  return vn->kind == VN_STATUS ? 0.0 : c->vattr_timeout;
 }
 
 void

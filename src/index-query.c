@@ -323,6 +323,34 @@ lfs_index_list_all_dangling(LfsIndex *idx)
   return out;
 }
 
+LfsSymlinkInfo *
+lfs_index_get_dangling_by_flat(LfsIndex *idx, const char *flat)
+{
+  g_autofree char *path = lfs_unflatten(flat);
+  if (path != NULL) {
+    /* A plain FLAT names exactly one path: no need to look further. */
+    g_autofree char *dir = NULL, *name = NULL;
+    if (!lfs_path_split(path, &dir, &name))
+      return NULL;
+    g_autoptr(LfsSymlinkInfo) s = lfs_index_get_symlink(idx, dir, name);
+    if (s == NULL || !s->dangling || strcmp(s->flat, flat) != 0)
+      return NULL;
+    return g_steal_pointer(&s);
+  }
+  LfsSymlinkInfo *found = NULL;
+  g_rw_lock_reader_lock(&idx->lock);
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, idx->c.dangling);
+  while (found == NULL && g_hash_table_iter_next(&it, &key, NULL)) {
+    g_autoptr(LfsSymlinkInfo) s = symlink_info(key);
+    if (strcmp(s->flat, flat) == 0)
+      found = g_steal_pointer(&s);
+  }
+  g_rw_lock_reader_unlock(&idx->lock);
+  return found;
+}
+
 /* Add every symlink at or below @top to the set @links. */
 static void
 collect_links(const LfsDir *top, GHashTable *links)

@@ -203,6 +203,11 @@ LfsGroupInfo *lfs_index_get_group(LfsIndex *idx, dev_t dev, ino_t ino);
 /* all-dangling/: every dangling symlink, sorted by flat. */
 GPtrArray *lfs_index_list_all_dangling(LfsIndex *idx);
 
+/* all-dangling/FLAT: the dangling symlink whose path flattens to @flat, or
+ * NULL.  A plain FLAT is decoded and looked up directly; only a hashed one
+ * costs a pass over the dangling symlinks. */
+LfsSymlinkInfo *lfs_index_get_dangling_by_flat(LfsIndex *idx, const char *flat);
+
 /* Every symlink (LfsSymlinkInfo), sorted by path: for tests and rescans. */
 GPtrArray *lfs_index_list_symlinks(LfsIndex *idx);
 

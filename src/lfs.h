@@ -32,7 +32,8 @@ typedef struct {
   char *source;            /* absolute path of SOURCE */
   LfsInodeTable *itab;     /* real inodes */
   double timeout;          /* entry and attribute timeout, seconds */
-  double vtimeout;         /* the same for virtual entries (vinval.c) */
+  double vtimeout;         /* entry timeout of virtual entries (vinval.c) */
+  double vattr_timeout;    /* their attribute timeout */
   gboolean root_daemon;    /* euid 0: may switch credentials, use AT_EMPTY_PATH links */
   gboolean source_flushes; /* SOURCE's filesystem reports errors on close */
 

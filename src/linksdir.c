@@ -31,7 +31,8 @@ vnode_entry(LfsCtx *c, const VSpec *spec, struct fuse_entry_param *e)
     lfs_vnode_forget(c, vn, 1);
     return err;
   }
-  e->entry_timeout = e->attr_timeout = lfs_vnode_timeout(c, vn);
+  e->entry_timeout = lfs_vnode_timeout(c, vn);
+  e->attr_timeout = lfs_vnode_attr_timeout(c, vn);
   if (e->entry_timeout > 0)
     lfs_vnode_replied(c, vn);
   return 0;
@@ -126,8 +127,9 @@ d_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   struct stat st;
   g_rw_lock_reader_lock(&c->vreply_lock);
   int err = lfs_vnode_stat(c, vn, &st);
-  double timeout = lfs_vnode_timeout(c, vn);
-  if (err == 0 && timeout > 0)
+  double timeout = lfs_vnode_attr_timeout(c, vn);
+  /* Recorded for vinval.c only where the entry itself may be cached. */
+  if (err == 0 && lfs_vnode_timeout(c, vn) > 0)
     lfs_vnode_replied(c, vn);
   if (err != 0)
     fuse_reply_err(req, err);

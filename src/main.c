@@ -379,8 +379,12 @@ check_args(const LfsCmdline *cl, LfsCtx *c, struct fuse_args *args,
   c->root_fd = open(c->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
   guard_mountpoint(c, fo->mountpoint);
   c->timeout = lfs_cache_timeout(c->opt.cache);
-  /* With allow_other a listing depends on the caller: no kernel cache. */
-  c->vtimeout = cl->allow_other ? 0.0 : MIN(c->timeout, 1.0);
+  /* With allow_other a listing depends on the caller: the kernel caches no
+   * virtual entry (it looks each one up again for every caller), only
+   * their attributes, which are the same for everyone and refreshed by
+   * each of those lookups. */
+  c->vattr_timeout = MIN(c->timeout, 1.0);
+  c->vtimeout = cl->allow_other ? 0.0 : c->vattr_timeout;
   c->root_daemon = geteuid() == 0;
   c->source_flushes = source_flushes(c->root_fd);
   return TRUE;

@@ -176,6 +176,16 @@ lfs_flatten(const char *relpath)
   return flatten_plain(relpath);
 }
 
+char *
+lfs_unflatten(const char *flat)
+{
+  g_return_val_if_fail(flat != NULL, NULL);
+  if (g_str_has_prefix(flat, LFS_FLAT_ELLIPSIS))
+    return NULL;
+  g_auto(GStrv) parts = g_strsplit(flat, LFS_FLAT_SLASH, -1);
+  return g_strjoinv("/", parts);
+}
+
 /* Split on '/', dropping empty components. */
 static char **
 split_components(const char *path, guint *n_out)

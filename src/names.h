@@ -33,6 +33,13 @@
  * practice (about 2^-64 per pair).  Free with g_free(). */
 char *lfs_flatten(const char *relpath);
 
+/* The path whose plain FLAT form is @flat ("a∕b" -> "a/b"), or NULL if
+ * @flat is a hashed form (starts with "…"), which cannot be decoded.  The
+ * result need not name anything; check lfs_flatten() of it equals @flat
+ * before relying on it (a name of the source containing U+2215 is only
+ * ever shown hashed).  Free with g_free(). */
+char *lfs_unflatten(const char *flat);
+
 /* TRUE if @relpath would be flattened to the hashed form. */
 gboolean lfs_flatten_is_hashed(const char *relpath);
 

@@ -4,7 +4,10 @@
  * and the kernel's cache is shared by all callers), virtual entries get
  * entry and attribute timeouts (c->vtimeout, at most a second) like real
  * ones, so `find` and `ls -l` over .links cost no more requests than over
- * real directories.  Every reply that lets the kernel cache one (lookup,
+ * real directories.  With allow_other only .links and the directories in
+ * it, which every caller has, are cached as entries; the others only by
+ * their attributes (c->vattr_timeout), refreshed by the lookup that every
+ * path reaching them costs.  Every reply that lets the kernel cache one (lookup,
  * getattr, readdirplus) is made under the reader side of c->vreply_lock,
  * which it holds from the moment it reads the index until the entry is in
  * the list of recent replies (vnode.c).
@@ -43,7 +46,7 @@ static void
 sweep(LfsCtx *c)
 {
   gint64 cutoff =
-      g_get_monotonic_time() - (gint64)(c->vtimeout * G_TIME_SPAN_SECOND) - SLACK_US;
+      g_get_monotonic_time() - (gint64)(c->vattr_timeout * G_TIME_SPAN_SECOND) - SLACK_US;
   g_rw_lock_writer_lock(&c->vreply_lock);
   g_autoptr(GArray) ents = lfs_vnode_take_recent(c, cutoff);
   g_rw_lock_writer_unlock(&c->vreply_lock);
@@ -82,7 +85,7 @@ vinval_thread(gpointer data)
 void
 lfs_vinval_start(LfsCtx *c)
 {
-  if (c->vtimeout <= 0)
+  if (c->vattr_timeout <= 0)
     return;
   LfsVinval *v = g_new0(LfsVinval, 1);
   g_mutex_init(&v->lock);

@@ -409,15 +409,11 @@ lfs_vnode_child(LfsCtx *c, LfsSeer *seer, const VNode *p, const char *name, VSpe
     return 0;
   }
   case VN_ALLDANG: {
-    g_autoptr(GPtrArray) all = lfs_index_list_all_dangling(c->index);
-    for (guint k = 0; k < all->len; k++) {
-      LfsSymlinkInfo *s = all->pdata[k];
-      if (strcmp(s->flat, name) == 0 && lfs_seer_sees(seer, s->path)) {
-        *out = (VSpec){.kind = VN_ALLDANGLINK, .dir = p->dir, .flat = name};
-        return 0;
-      }
-    }
-    return ENOENT;
+    g_autoptr(LfsSymlinkInfo) s = lfs_index_get_dangling_by_flat(c->index, name);
+    if (s == NULL || !lfs_seer_sees(seer, s->path))
+      return ENOENT;
+    *out = (VSpec){.kind = VN_ALLDANGLINK, .dir = p->dir, .flat = name};
+    return 0;
   }
   default:
     return ENOTDIR;
@@ -562,15 +558,11 @@ lfs_vnode_target(LfsCtx *c, const VNode *vn, char **path)
     return 0;
   }
   case VN_ALLDANGLINK: {
-    g_autoptr(GPtrArray) all = lfs_index_list_all_dangling(c->index);
-    for (guint k = 0; k < all->len; k++) {
-      LfsSymlinkInfo *s = all->pdata[k];
-      if (strcmp(s->flat, vn->flat) == 0) {
-        *path = g_strdup(s->path);
-        return 0;
-      }
-    }
-    return ENOENT;
+    g_autoptr(LfsSymlinkInfo) s = lfs_index_get_dangling_by_flat(c->index, vn->flat);
+    if (s == NULL)
+      return ENOENT;
+    *path = g_steal_pointer(&s->path);
+    return 0;
   }
   default:
     return EINVAL;
@@ -691,11 +683,29 @@ lfs_status_text(LfsCtx *c)
 
 /* ---- kernel caching (the policy and the thread are in vinval.c) ---- */
 
+/* Entries every caller has: .links and the directories in it. */
+static gboolean
+is_fixed(VKind kind)
+{
+  return kind == VN_LINKS || kind == VN_SIBLINGS || kind == VN_DANGLING ||
+         kind == VN_INODES || kind == VN_ALLDANG;
+}
+
 double
 lfs_vnode_timeout(const LfsCtx *c, const VNode *vn)
 {
   /* status: its size changes all the time. */
-  return vn->kind == VN_STATUS ? 0.0 : c->vtimeout;
+  if (vn->kind == VN_STATUS)
+    return 0.0;
+  /* With allow_other (vtimeout 0) the fixed entries are cached all the
+   * same: only what they list depends on the caller. */
+  return is_fixed(vn->kind) ? c->vattr_timeout : c->vtimeout;
+}
+
+double
+lfs_vnode_attr_timeout(const LfsCtx *c, const VNode *vn)
+{
+  return vn->kind == VN_STATUS ? 0.0 : c->vattr_timeout;
 }
 
 void

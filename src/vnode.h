@@ -107,8 +107,12 @@ char *lfs_status_text(LfsCtx *c);
 
 /* ---- kernel caching of virtual entries (vinval.c) ---- */
 
-/* Entry and attribute timeout the kernel gets for vn. */
+/* Entry timeout the kernel gets for vn (with allow_other, 0 but for .links
+ * and the directories in it, which every caller has). */
 double lfs_vnode_timeout(const LfsCtx *c, const VNode *vn);
+/* Its attribute timeout: the same, but also with allow_other, where every
+ * path that reaches vn is looked up again first, which refreshes them. */
+double lfs_vnode_attr_timeout(const LfsCtx *c, const VNode *vn);
 /* vn was just replied with a non-zero timeout: remember it until its
  * timeout has passed. Call under the reader side of c->vreply_lock. */
 void lfs_vnode_replied(LfsCtx *c, VNode *vn);

@@ -3,7 +3,7 @@
 
 # The Debian packages needed to build linkfs and run its tests.
 LINKFS_PACKAGES=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
-                 libglib2.0-dev python3-pytest attr acl util-linux)
+                 libglib2.0-dev libglib2.0-bin python3-pytest attr acl util-linux)
 
 linkfs_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 linkfs_die() { linkfs_log "$*"; exit 1; }

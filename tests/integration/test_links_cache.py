@@ -2,8 +2,10 @@
 """The kernel caches virtual entries (as it caches real ones), and a change
 made through the view drops every entry it makes stale before the call
 returns: a path looked up just before the change is looked up again, with
-no sleep in between.  With allow_other nothing virtual is cached, since
-what a listing shows depends on the caller."""
+no sleep in between.  With allow_other only .links and the directories in
+it are cached as entries (what a listing shows depends on the caller);
+the other virtual entries are looked up on every walk, their attributes
+cached."""
 
 import errno
 import os
@@ -81,8 +83,9 @@ def test_renamed_directory_drops_old_names_at_once(linkfs):
     O.check_everything(m)
 
 
-def test_chown_shows_on_virtual_entries_at_once(linkfs):
-    m = mount_small(linkfs, {'a': b'a'})
+@pytest.mark.parametrize('opts', [(), ('-o', 'allow_other')])
+def test_chown_shows_on_virtual_entries_at_once(linkfs, opts):
+    m = mount_small(linkfs, {'a': b'a'}, *opts)
     R, L = b(m.mnt), O.lnk(m)
     os.link(join(R, b'a'), join(R, b'b'))
     ino = os.lstat(join(R, b'a')).st_ino
@@ -96,8 +99,10 @@ def test_chown_shows_on_virtual_entries_at_once(linkfs):
         assert (st.st_uid, st.st_gid) == (4321, 4322), p
 
 
-def test_owner_of_directory_shows_on_its_links_at_once(linkfs):
-    m = mount_small(linkfs, {'d/a': b'a', 'd/s': ('symlink', 'nowhere')})
+@pytest.mark.parametrize('opts', [(), ('-o', 'allow_other')])
+def test_owner_of_directory_shows_on_its_links_at_once(linkfs, opts):
+    m = mount_small(linkfs, {'d/a': b'a', 'd/s': ('symlink', 'nowhere')},
+                    *opts)
     R = b(m.mnt)
     L = O.lnk(m, b'd')
     warm(join(L, b'siblings'), join(L, b'dangling'))
@@ -107,9 +112,8 @@ def test_owner_of_directory_shows_on_its_links_at_once(linkfs):
         assert (st.st_uid, st.st_gid) == (777, 778), p
 
 
-def count_lookups(m):
-    ops = re.findall(r'opcode: (LOOKUP|GETATTR) ', m.stderr_text())
-    return len(ops)
+def count_lookups(m, ops='LOOKUP|GETATTR'):
+    return len(re.findall(r'opcode: (%s) ' % ops, m.stderr_text()))
 
 
 def lookups_for_stats(m, path, n=50):
@@ -137,3 +141,26 @@ def test_virtual_entries_not_cached_with(linkfs, opt):
     os.link(join(R, b'a'), join(R, b'b'))
     # Each lstat walks .links/siblings/a/b: one request or more per call.
     assert lookups_for_stats(m, join(L, b'siblings', b'a', b'b')) >= 50
+
+
+def test_allow_other_caches_attributes_and_fixed_entries(linkfs):
+    """With allow_other, siblings/a and siblings/a/b are looked up again on
+    every path walk (whether they exist depends on the caller), but their
+    attributes are cached (a file manager stats and access()es each entry
+    several times), and so are .links and siblings, which every caller
+    has."""
+    m = mount_small(linkfs, {'a': b'a'}, '-d', '-o', 'allow_other')
+    R, L = b(m.mnt), O.lnk(m)
+    os.link(join(R, b'a'), join(R, b'b'))
+    path = join(L, b'siblings', b'a', b'b')
+    n = 50
+    os.lstat(path)
+    lookups, getattrs = count_lookups(m, 'LOOKUP'), count_lookups(m, 'GETATTR')
+    for _ in range(n):
+        os.lstat(path)
+        os.access(path, os.R_OK, follow_symlinks=False)
+    lookups = count_lookups(m, 'LOOKUP') - lookups
+    getattrs = count_lookups(m, 'GETATTR') - getattrs
+    # two walks per round, each looking up a and b (not .links, siblings)
+    assert 4 * n <= lookups < 5 * n, lookups
+    assert getattrs < 10, getattrs

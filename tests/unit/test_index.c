@@ -555,6 +555,49 @@ test_many_names(void)
   assert_pruned(idx);
 }
 
+/* all-dangling/FLAT: found directly for plain FLATs, by a pass for hashed
+ * ones, never for a symlink that resolves or a FLAT nobody has. */
+static void
+test_dangling_by_flat(void)
+{
+  g_autoptr(LfsIndex) idx = lfs_index_new();
+  g_autofree char *longdir = g_strnfill(200, 'd');
+  g_autofree char *longname = g_strnfill(100, 'n');
+  lfs_index_add_symlink(idx, "a/b", "gone", DEV, 90, 1, "nowhere", TRUE);
+  lfs_index_add_symlink(idx, "", "top", DEV, 91, 1, "nowhere", TRUE);
+  lfs_index_add_symlink(idx, "a", "ok", DEV, 92, 1, "b", FALSE);
+  lfs_index_add_symlink(idx, "a", "x" LFS_FLAT_SLASH "y", DEV, 93, 1, "nowhere", TRUE);
+  lfs_index_add_symlink(idx, longdir, longname, DEV, 94, 1, "nowhere", TRUE);
+  g_autofree char *longpath = lfs_path_join(longdir, longname);
+  const char *paths[] = {"a/b/gone", "top", "a/x" LFS_FLAT_SLASH "y", longpath, NULL};
+  for (guint i = 0; paths[i] != NULL; i++) {
+    g_autofree char *flat = lfs_flatten(paths[i]);
+    g_autoptr(LfsSymlinkInfo) s = lfs_index_get_dangling_by_flat(idx, flat);
+    g_assert_nonnull(s);
+    g_assert_cmpstr(s->path, ==, paths[i]);
+    g_assert_cmpstr(s->flat, ==, flat);
+    g_assert_cmpuint(s->ino, ==, 90 + (i < 2 ? i : i + 1));
+  }
+  const char *absent[] = {"a" LFS_FLAT_SLASH "ok",
+                          "a" LFS_FLAT_SLASH "x" LFS_FLAT_SLASH "y",
+                          "a" LFS_FLAT_SLASH "b",
+                          "nothing",
+                          "\xe2\x80\xa6"
+                          "0123456789abcdef_x",
+                          NULL};
+  for (guint i = 0; absent[i] != NULL; i++)
+    g_assert_null(lfs_index_get_dangling_by_flat(idx, absent[i]));
+  /* Every entry of the listing is found by its FLAT. */
+  g_autoptr(GPtrArray) all = lfs_index_list_all_dangling(idx);
+  g_assert_cmpuint(all->len, ==, 4);
+  for (guint i = 0; i < all->len; i++) {
+    LfsSymlinkInfo *e = all->pdata[i];
+    g_autoptr(LfsSymlinkInfo) s = lfs_index_get_dangling_by_flat(idx, e->flat);
+    g_assert_nonnull(s);
+    g_assert_cmpstr(s->path, ==, e->path);
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -567,6 +610,7 @@ main(int argc, char **argv)
   g_test_add_func("/index/exchange", test_exchange);
   g_test_add_func("/index/siblings", test_siblings_listing);
   g_test_add_func("/index/symlinks", test_symlinks);
+  g_test_add_func("/index/dangling-by-flat", test_dangling_by_flat);
   g_test_add_func("/index/hardlinked-symlink", test_hardlinked_symlink);
   g_test_add_func("/index/generation", test_generation);
   g_test_add_func("/index/replace-contents", test_replace_contents);

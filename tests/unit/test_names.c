@@ -254,6 +254,25 @@ test_path_helpers(void)
   g_assert_false(lfs_path_split("", &d2, &n2));
 }
 
+/* A plain FLAT decodes back to its path; a hashed one does not decode. */
+static void
+test_unflatten(void)
+{
+  const char *plain[] = {"a", "a/b", "backup/2024/img.jpg",
+                         "x y/\xc3\xa9t\xc3\xa9/.hidden", NULL};
+  for (guint i = 0; plain[i] != NULL; i++) {
+    g_autofree char *flat = lfs_flatten(plain[i]);
+    g_autofree char *back = lfs_unflatten(flat);
+    g_assert_cmpstr(back, ==, plain[i]);
+  }
+  g_autofree char *long_path = g_strnfill(300, 'x');
+  const char *hashed[] = {long_path, "a" LFS_FLAT_SLASH "b/c", "\xe2\x80\xa6x", NULL};
+  for (guint i = 0; hashed[i] != NULL; i++) {
+    g_autofree char *flat = lfs_flatten(hashed[i]);
+    g_assert_null(lfs_unflatten(flat));
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -266,6 +285,7 @@ main(int argc, char **argv)
   g_test_add_func("/names/flatten/division-slash", test_flatten_injective_division_slash);
   g_test_add_func("/names/flatten/partial-sequences", test_flatten_injective_partial);
   g_test_add_func("/names/flatten/many-unique", test_flatten_many_unique);
+  g_test_add_func("/names/unflatten", test_unflatten);
   g_test_add_func("/names/reltarget", test_reltarget);
   g_test_add_func("/names/validation", test_name_validation);
   g_test_add_func("/names/path-helpers", test_path_helpers);

@@ -3,9 +3,10 @@
 
 # The Debian packages needed to build linkfs and run its tests (checked on a
 # fresh minimal Debian 12 by tools/fresh-machine; see docs/fresh-machine.md):
-# the build, the FUSE helpers (fusermount3, mount.fuse3), Debian's python3
-# with pytest, getfattr/setfattr, getfacl/setfacl, mount/unshare/setpriv,
-# and groff for the man page's test.
+# the build; the FUSE helpers (fusermount3, mount.fuse3); Debian's python3
+# with pytest (every test, tools/tutorial); getfattr (attr: the tutorial)
+# and getfacl (acl), to look at extended attributes and ACLs through a
+# view; mount, unshare, setpriv (util-linux); groff (the man page's test).
 LINKFS_PACKAGES=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
                  libglib2.0-dev python3 python3-pytest attr acl util-linux
                  groff-base)
@@ -71,4 +72,14 @@ linkfs_setup() {
     else
         meson setup "$@" "$dir"
     fi
+}
+
+# linkfs_check_unmount: fails, saying how to fix it, when views could be
+# mounted but not unmounted here: fusermount3 run by a user other than root
+# needs /etc/mtab, which booted Debian systems have (systemd-tmpfiles links
+# it to ../proc/self/mounts) but minimal containers and chroots may lack.
+linkfs_check_unmount() {
+    [ "$(id -u)" -eq 0 ] && return 0
+    [ -e /etc/mtab ] && return 0
+    linkfs_die "no /etc/mtab: fusermount3 could mount views but not unmount them as a user; fix with: sudo ln -s ../proc/self/mounts /etc/mtab"
 }

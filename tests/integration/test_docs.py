@@ -32,8 +32,11 @@ def code_options():
 
 
 def mount_option_re(opt):
-    """opt as a whole word (so links= is not found inside links_name=)."""
-    return r'(?<![\w=-])' + re.escape(opt) + (r'' if opt.endswith('=') else r'(?![\w=])')
+    """opt as a whole word (so links= is not found inside links_name=);
+    NAME= may be written NAME[=VALUE] too."""
+    if opt.endswith('='):
+        return r'(?<![\w=-])' + re.escape(opt[:-1]) + r'\[?='
+    return r'(?<![\w=-])' + re.escape(opt) + r'(?![\w=])'
 
 
 def help_text(binary):

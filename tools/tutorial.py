@@ -7,7 +7,8 @@ only commands: `$ CMD` (must succeed) or `$! CMD` (must fail; shown as
 `$ CMD`).  Every command runs, in order, with bash in an empty lesson
 directory, with linkfs first in PATH; its output (stdout and stderr, as a
 80-column terminal shows them) is written after it.  The lesson directory's path
-is written `~/lesson`; nothing else is changed.
+is written `~/lesson`, and @USER@ in the text is the user running it;
+nothing else is changed.
 
 This process is a child subreaper, so the linkfs daemons that the commands
 start (and that detach) become its children: each must have exited with
@@ -26,6 +27,7 @@ import difflib
 import errno
 import fcntl
 import os
+import pwd
 import re
 import select
 import shutil
@@ -236,11 +238,12 @@ class Lesson:
 def render(linkfs, workdir):
     parts = parse_template(TEMPLATE.read_text(encoding='utf-8'))
     lesson = Lesson(linkfs, workdir)
+    user = pwd.getpwuid(os.getuid()).pw_name
     out = [HEADER]
     try:
         for p in parts:
             if isinstance(p, str):
-                out.append(p)
+                out.append(p.replace('@USER@', user))
                 continue
             out.append('```console\n')
             for cmd, must_fail in p:
@@ -276,6 +279,7 @@ MASKS = [
     (re.compile(r'^((?:INO )?l[-rwxsStT]{9}\S?) +(\d+) +\S+ +\S+ ', re.M),
      r'\1 \2 OWNER GROUP '),
     (re.compile(r'Uid: \( *\d+/ *\S+\) +Gid: \( *\d+/ *\S+\)'), 'Uid: U Gid: G'),
+    (re.compile(r'as the user\s+`[^`]+`'), 'as the user `USER`'),
     (re.compile(r'[ \t]+'), ' '),
 ]
 

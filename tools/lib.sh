@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Helpers shared by tools/test and tools/demo.  Source this file; do not run it.
+# Helpers shared by the tools (test, demo, tutorial, bench, fresh-machine).
+# Source this file; do not run it.
 
 # The Debian packages needed to build linkfs and run its tests (checked on a
 # fresh minimal Debian 12 by tools/fresh-machine; see docs/fresh-machine.md):

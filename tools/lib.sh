@@ -1,9 +1,16 @@
 # shellcheck shell=bash
-# Helpers shared by tools/test and tools/demo.  Source this file; do not run it.
+# Helpers shared by the tools (test, demo, tutorial, bench, fresh-machine).
+# Source this file; do not run it.
 
-# The Debian packages needed to build linkfs and run its tests.
+# The Debian packages needed to build linkfs and run its tests (checked on a
+# fresh minimal Debian 12 by tools/fresh-machine; see docs/fresh-machine.md):
+# the build; the FUSE helpers (fusermount3, mount.fuse3); Debian's python3
+# with pytest (every test, tools/tutorial); getfattr (attr: the tutorial)
+# and getfacl (acl), to look at extended attributes and ACLs through a
+# view; mount, unshare, setpriv (util-linux); groff (the man page's test).
 LINKFS_PACKAGES=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
-                 libglib2.0-dev libglib2.0-bin python3-pytest attr acl util-linux)
+                 libglib2.0-dev libglib2.0-bin python3 python3-pytest attr acl
+                 util-linux groff-base)
 
 linkfs_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 linkfs_die() { linkfs_log "$*"; exit 1; }
@@ -37,12 +44,21 @@ linkfs_install_packages() {
     [ ${#missing[@]} -eq 0 ] && return 0
     sudo=$(linkfs_sudo) ||
         linkfs_die "missing packages: ${missing[*]}; run as root or install sudo"
-    linkfs_log "installing ${missing[*]}"
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
-        linkfs_die "apt-get update failed"
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends "${missing[@]}" ||
-        linkfs_die "apt-get install ${missing[*]} failed"
+    linkfs_log "installing ${missing[*]} (a few minutes the first time)"
+    # apt's output goes to a log, shown only if something fails.
+    local log
+    log=$(mktemp "${TMPDIR:-/tmp}/linkfs-apt.XXXXXX") ||
+        linkfs_die "cannot make a temporary file"
+    if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$log" 2>&1; then
+        tail -n 20 "$log" >&2
+        linkfs_die "apt-get update failed (log: $log)"
+    fi
+    if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends "${missing[@]}" >>"$log" 2>&1; then
+        tail -n 20 "$log" >&2
+        linkfs_die "apt-get install ${missing[*]} failed (log: $log)"
+    fi
+    rm -f "$log"
 }
 
 # linkfs_setup BUILDDIR [MESON-OPTION...]: configures BUILDDIR, or
@@ -57,4 +73,14 @@ linkfs_setup() {
     else
         meson setup "$@" "$dir"
     fi
+}
+
+# linkfs_check_unmount: fails, saying how to fix it, when views could be
+# mounted but not unmounted here: fusermount3 run by a user other than root
+# needs /etc/mtab, which booted Debian systems have (systemd-tmpfiles links
+# it to ../proc/self/mounts) but minimal containers and chroots may lack.
+linkfs_check_unmount() {
+    [ "$(id -u)" -eq 0 ] && return 0
+    [ -e /etc/mtab ] && return 0
+    linkfs_die "no /etc/mtab: fusermount3 could mount views but not unmount them as a user; fix with: sudo ln -s ../proc/self/mounts /etc/mtab"
 }

@@ -68,6 +68,20 @@ def fuse_problem():
     return None
 
 
+def allow_other_problem():
+    """Why -o allow_other cannot be mounted by this user, or None."""
+    if os.geteuid() == 0:
+        return None
+    try:
+        with open('/etc/fuse.conf') as f:
+            if any(ln.split('#', 1)[0].strip() == 'user_allow_other'
+                   for ln in f):
+                return None
+    except OSError:
+        pass
+    return "-o allow_other needs root or 'user_allow_other' in /etc/fuse.conf"
+
+
 def project_version():
     text = (REPO / 'meson.build').read_text()
     m = re.search(r"version\s*:\s*'([^']+)'", text)

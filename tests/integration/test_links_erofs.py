@@ -136,7 +136,12 @@ def test_every_change_is_erofs(linkfs, level):
     got = {}
     for name, fn in _ops(m, level, T).items():
         got[name] = H.ename(H.errno_of(fn))
-    wrong = {k: v for k, v in got.items() if v != 'EROFS'}
+    expected = {k: 'EROFS' for k in got}
+    if os.geteuid() != 0 and level.endswith('_link'):
+        # No xattr namespace is writable on a symlink by a user: the kernel
+        # refuses trusted.* (CAP_SYS_ADMIN) before asking linkfs.
+        expected.update({'setxattr': 'EPERM', 'removexattr': 'EPERM'})
+    wrong = {k: v for k, v in got.items() if v != expected[k]}
     assert not wrong, 'not EROFS at %s: %r' % (level, wrong)
     assert O.fingerprint(m.src) == before
     assert O.status(m)['generation'] == g0

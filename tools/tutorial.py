@@ -280,6 +280,8 @@ MASKS = [
      r'\1 \2 OWNER GROUP '),
     (re.compile(r'Uid: \( *\d+/ *\S+\) +Gid: \( *\d+/ *\S+\)'), 'Uid: U Gid: G'),
     (re.compile(r'as the user\s+`[^`]+`'), 'as the user `USER`'),
+    # FUSE passthrough is on for root, unavailable for other users
+    (re.compile(r'^passthrough: \S+$', re.M), 'passthrough: STATE'),
     (re.compile(r'[ \t]+'), ' '),
 ]
 

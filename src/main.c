@@ -24,6 +24,7 @@ typedef struct {
   char *links;
   char *links_name;
   int watch;
+  char *watch_mode;
   gboolean allow_other;
   gboolean help;
   gboolean version;
@@ -37,6 +38,7 @@ static const struct fuse_opt lfs_fuse_opts[] = {
     {"links=%s", offsetof(LfsCmdline, links), 0},
     {"links_name=%s", offsetof(LfsCmdline, links_name), 0},
     {"watch", offsetof(LfsCmdline, watch), 1},
+    {"watch=%s", offsetof(LfsCmdline, watch_mode), 0},
     FUSE_OPT_KEY("-h", KEY_HELP),
     FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -95,7 +97,8 @@ usage(FILE *out, const char *prog)
           "  -o links_name=NAME     name of the virtual directory (default .links)\n"
           "  -o links=MODE          visible|root|hidden: where readdir lists it\n"
           "                         (default visible; cd NAME works in every mode)\n"
-          "  -o watch               follow changes made directly in SOURCE\n"
+          "  -o watch[=HOW]         follow changes made directly in SOURCE: auto|\n"
+          "                         fanotify|inotify (default auto: fanotify if root)\n"
           "  -o allow_other         let other users in (default_permissions always on)\n"
           "  -o ro                  read-only view\n"
           "  -o OPT[,OPT...]        other FUSE mount options (see mount.fuse3(8))\n"
@@ -159,7 +162,9 @@ apply_options(const LfsCmdline *cl, LfsOptions *o)
   g_autoptr(GError) error = NULL;
   if ((cl->cache != NULL && !lfs_parse_cache_mode(cl->cache, &o->cache, &error)) ||
       (cl->links != NULL && !lfs_parse_links_mode(cl->links, &o->links, &error)) ||
-      (cl->links_name != NULL && !lfs_validate_links_name(cl->links_name, &error))) {
+      (cl->links_name != NULL && !lfs_validate_links_name(cl->links_name, &error)) ||
+      (cl->watch_mode != NULL &&
+       !lfs_parse_watch_mode(cl->watch_mode, &o->watch, &error))) {
     fprintf(stderr, "linkfs: %s\n", error->message);
     return FALSE;
   }
@@ -167,7 +172,8 @@ apply_options(const LfsCmdline *cl, LfsOptions *o)
     g_free(o->links_name);
     o->links_name = g_strdup(cl->links_name);
   }
-  o->watch = cl->watch != 0;
+  if (cl->watch_mode == NULL && cl->watch)
+    o->watch = LFS_WATCH_AUTO;
   return TRUE;
 }
 
@@ -316,6 +322,7 @@ cmdline_clear(LfsCmdline *cl)
   free(cl->cache);
   free(cl->links);
   free(cl->links_name);
+  free(cl->watch_mode);
 }
 
 /* Everything that can be checked before mounting; one line on stderr if not. */
@@ -349,7 +356,7 @@ check_args(const LfsCmdline *cl, LfsCtx *c, struct fuse_args *args,
   c->vtimeout = cl->allow_other ? 0.0 : MIN(c->timeout, 1.0);
   c->root_daemon = geteuid() == 0;
   c->source_flushes = source_flushes(c->root_fd);
-  return TRUE;
+  return lfs_watch_open(c);
 }
 
 static void
@@ -383,6 +390,7 @@ prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
     add_mount_options(cl, &ctx, args);
     ret = run_session(&ctx, args, &fo);
   }
+  lfs_watch_stop(&ctx); /* if the session never ran */
   lfs_vnodes_free(&ctx, ctx.vnodes);
   lfs_itab_free(ctx.itab);
   lfs_index_free(ctx.index);

@@ -9,7 +9,7 @@ lfs_options_init(LfsOptions *o)
   o->cache = LFS_CACHE_AUTO;
   o->links = LFS_LINKS_VISIBLE;
   o->links_name = g_strdup(".links");
-  o->watch = FALSE;
+  o->watch = LFS_WATCH_OFF;
 }
 
 void
@@ -20,6 +20,7 @@ lfs_options_clear(LfsOptions *o)
 
 static const char *const cache_names[] = {"never", "auto", "always", NULL};
 static const char *const links_names[] = {"visible", "root", "hidden", NULL};
+static const char *const watch_names[] = {"auto", "fanotify", "inotify", NULL};
 
 static gboolean
 parse_enum(const char *what, const char *s, const char *const *names, int *out,
@@ -54,6 +55,16 @@ lfs_parse_links_mode(const char *s, LfsLinksMode *out, GError **error)
   if (!parse_enum("links", s, links_names, &v, error))
     return FALSE;
   *out = (LfsLinksMode)v;
+  return TRUE;
+}
+
+gboolean
+lfs_parse_watch_mode(const char *s, LfsWatchMode *out, GError **error)
+{
+  int v;
+  if (!parse_enum("watch", s, watch_names, &v, error))
+    return FALSE;
+  *out = (LfsWatchMode)(LFS_WATCH_AUTO + v);
   return TRUE;
 }
 

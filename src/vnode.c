@@ -679,11 +679,12 @@ lfs_status_text(LfsCtx *c)
                          "unreadable: %" G_GUINT64_FORMAT "\n"
                          "scan_seconds: %.3f\n"
                          "generation: %" G_GUINT64_FORMAT "\n"
-                         "watch: %s\n",
+                         "watch: %s\n"
+                         "scans: %" G_GUINT64_FORMAT "\n",
                          scanning ? "scanning" : "ready", c->source, n.entries,
                          n.directories, n.hardlinked_inodes, n.hardlink_paths,
                          n.outside_links, n.symlinks, n.dangling, n.unreadable, seconds,
-                         n.generation, lfs_watch_mechanism(c));
+                         n.generation, lfs_watch_mechanism(c), lfs_scan_count(c));
 }
 
 /* ---- kernel caching (the policy and the thread are in vinval.c) ---- */

@@ -1,0 +1,120 @@
+/* watch-private.h: shared by the files of -o watch.
+ *
+ *   watch.c            choosing the mechanism, the thread, and what an
+ *                      event does to the index (common to both)
+ *   watch-tree.c       the directories of SOURCE as the mechanism knows them
+ *   watch-inotify.c    inotify: a watch per directory
+ *   watch-fanotify.c   fanotify: a mark per filesystem, file handles
+ *
+ * Paths are relative to SOURCE, "" being SOURCE itself. */
+#pragma once
+
+#include "lfs.h"
+
+#include <sys/types.h>
+
+typedef enum {
+  LFS_WATCH_INOTIFY = 1,
+  LFS_WATCH_FANOTIFY,
+} LfsWatchKind;
+
+/* ---- watch-tree.c ----
+ *
+ * Every directory the scan read or an event named, as a node (parent,
+ * name) holding the key the mechanism names it by (an inotify watch
+ * descriptor, a fanotify file system id and file handle) and its
+ * (st_dev, st_ino). The tree is kept in the order of the events, so the
+ * path of a key is the path its directory had when the event being handled
+ * happened; moving a directory moves one node. Nodes without a key are
+ * places on the way to keyed ones. Not locked: callers hold LfsWatch.lock.
+ * Keys the tree lets go of are handed back in `dropped` (GBytes), for
+ * inotify to remove their watches. */
+typedef struct LfsWTree LfsWTree;
+
+#define LFS_WKEY_MAX 140 /* fsid, handle type, MAX_HANDLE_SZ */
+
+LfsWTree *lfs_wtree_new(void);
+void lfs_wtree_free(LfsWTree *t);
+/* The directory at rel is known by key now. */
+void lfs_wtree_set(LfsWTree *t, const char *rel, const void *key, gsize len, dev_t dev,
+                   ino_t ino);
+/* The path of key's directory (g_free), or NULL if unknown. */
+char *lfs_wtree_path(LfsWTree *t, const void *key, gsize len, dev_t *dev, ino_t *ino);
+/* Whether a keyed directory is at rel; its identity. */
+gboolean lfs_wtree_lookup(LfsWTree *t, const char *rel, dev_t *dev, ino_t *ino);
+/* The directory at oldrel (with everything below it) moves to newrel,
+ * replacing what was there. FALSE, changing nothing, if nothing is known
+ * at oldrel or newrel is below it. */
+gboolean lfs_wtree_move(LfsWTree *t, const char *oldrel, const char *newrel,
+                        GPtrArray *dropped);
+/* The directory at rel and everything below it are gone. */
+void lfs_wtree_drop(LfsWTree *t, const char *rel, GPtrArray *dropped);
+/* key names no directory any more. */
+void lfs_wtree_forget(LfsWTree *t, const void *key, gsize len);
+guint lfs_wtree_size(LfsWTree *t);
+
+/* ---- the watch ---- */
+
+typedef struct LfsInotify LfsInotify;
+typedef struct LfsFanotify LfsFanotify;
+
+struct LfsWatch {
+  LfsWatchKind kind;
+  int fd;      /* inotify or fanotify descriptor */
+  pid_t self;  /* the daemon: fanotify tells its own changes apart */
+  GMutex lock; /* guards tree and the mechanism's tables; a leaf */
+  LfsWTree *tree;
+  GThread *thread;
+  LfsInotify *in;
+  LfsFanotify *fan;
+};
+
+/* watch-inotify.c */
+int lfs_inotify_open(LfsWatch *w);
+void lfs_inotify_close(LfsWatch *w);
+void lfs_inotify_add(LfsCtx *c, int dirfd, const char *rel);
+void lfs_inotify_read(LfsCtx *c);
+void lfs_inotify_drop(LfsWatch *w, GPtrArray *dropped);
+
+/* watch-fanotify.c. open marks the filesystem of SOURCE (root_fd). */
+int lfs_fanotify_open(LfsWatch *w, int root_fd);
+void lfs_fanotify_close(LfsWatch *w);
+void lfs_fanotify_add(LfsCtx *c, int dirfd, const char *rel);
+void lfs_fanotify_read(LfsCtx *c);
+
+/* ---- watch.c: what an event does, once its paths are known ----
+ *
+ * dir is the path of the directory the event names, name the entry in
+ * it. Call without LfsWatch.lock. WATCH_OWN: a change the daemon made
+ * through the view, already in the index: only the tree follows.
+ * WATCH_MOVED: a directory gone by a move, not removed. */
+enum { WATCH_OWN = 1, WATCH_MOVED = 2 };
+
+/* A non-directory entry was made, changed or removed; dfd is dir (or -1). */
+void lfs_watch_entry(LfsCtx *c, int dfd, const char *dir, const char *name);
+/* A non-directory entry was removed (flags: WATCH_MOVED if moved out of
+ * SOURCE): nothing in the source is looked at, the event says it all. */
+void lfs_watch_entry_gone(LfsCtx *c, const char *dir, const char *name, unsigned flags);
+/* A non-directory moved from odir/on to ndir/nn (both in SOURCE); ndfd is
+ * ndir (or -1). */
+void lfs_watch_entry_moved(LfsCtx *c, const char *odir, const char *on, int ndfd,
+                           const char *ndir, const char *nn);
+/* A directory appeared at dir/name (made, or moved in from outside
+ * SOURCE): scanned in if scan (inotify: watches must be added; fanotify
+ * sees everything made in a new directory, but not what one moved in
+ * holds). */
+void lfs_watch_dir_in(LfsCtx *c, const char *dir, const char *name, gboolean scan,
+                      unsigned flags);
+/* The directory dir/name was removed or moved out of SOURCE. */
+void lfs_watch_dir_gone(LfsCtx *c, const char *dir, const char *name, unsigned flags);
+/* The directory odir/on moved to ndir/nn. sure: the mechanism knows it is
+ * the directory the tree has at odir/on; otherwise both places are
+ * scanned again. */
+void lfs_watch_dir_moved(LfsCtx *c, const char *odir, const char *on, const char *ndir,
+                         const char *nn, gboolean sure, unsigned flags);
+/* The attributes of the directory dir/name changed. */
+void lfs_watch_dir_attrib(LfsCtx *c, const char *dir, const char *name);
+/* Events were lost: a full scan. */
+void lfs_watch_lost(LfsCtx *c);
+/* Hand keys the tree let go of to the mechanism, and free them. */
+void lfs_watch_dropped(LfsCtx *c, GPtrArray *dropped);

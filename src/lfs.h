@@ -38,10 +38,11 @@ typedef struct {
   gboolean source_flushes; /* SOURCE's filesystem reports errors on close */
 
   /* The link index and what keeps it true. Lock order: change_lock, then
-   * scan.lock, then the inode table's and the index's own locks (leaves).
-   * Changes through the view hold change_lock for reading around their
-   * system call and index update; the scan holds it for writing around
-   * each entry, so the two never interleave within one entry. */
+   * scan.lock, then the inode table's and the index's own locks and the
+   * watch's (leaves). Changes through the view hold change_lock for reading
+   * around their system call and index update; the scan holds it for
+   * writing around each entry, so the two never interleave within one
+   * entry; -o watch holds it for writing around each event it applies. */
   LfsIndex *index;
   GRWLock change_lock;
   LfsScanState scan;

@@ -1,8 +1,8 @@
 /* watch-tree.c: the directories of SOURCE as the watch mechanism knows
- * them (see watch-private.h). Two tables: key -> node, and (parent,
+ * them (see watch-tree.h). Two tables: key -> node, and (parent,
  * name) -> node; each node lists its children, so a subtree can be let
  * go of. About 150 bytes a directory. */
-#include "watch-private.h"
+#include "watch-tree.h"
 
 #include "names.h"
 

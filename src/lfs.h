@@ -22,7 +22,8 @@ typedef struct {
   gboolean stop;      /* unmounting: end the scan thread */
   gboolean requested; /* -o watch asks for a new scan */
   guint64 scans;      /* full scans started (status: scans) */
-  GHashTable *seek;   /* (dev, ino) whose other names to look for, or NULL */
+  GHashTable *seek;   /* (dev, ino) -> 1: to look for, 2: looked for; or NULL */
+  guint seek_pending; /* entries of seek at 1 */
   gint64 started_us;  /* monotonic time the current scan started */
   double seconds;     /* duration of the last finished scan */
   GThread *thread;

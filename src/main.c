@@ -80,31 +80,32 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 static void
 usage(FILE *out, const char *prog)
 {
-  fprintf(out,
-          "usage: %s [options] SOURCE MOUNTPOINT\n"
-          "Mount SOURCE at MOUNTPOINT as a passthrough view with a read-only\n"
-          ".links directory in every directory (hard-link siblings, dangling symlinks).\n"
-          "Unmount with: fusermount3 -u MOUNTPOINT\n"
-          "\n"
-          "options:\n"
-          "  -h, --help             print this help and exit\n"
-          "  -V, --version          print the version and exit\n"
-          "  -f                     stay in the foreground\n"
-          "  -d, -o debug           print every request (implies -f)\n"
-          "  -s                     single-threaded\n"
-          "  -o cache=MODE          never|auto|always: kernel caching of entries and\n"
-          "                         attributes (auto: 1 s; default auto)\n"
-          "  -o links_name=NAME     name of the virtual directory (default .links)\n"
-          "  -o links=MODE          visible|root|hidden: where readdir lists it\n"
-          "                         (default visible; cd NAME works in every mode)\n"
-          "  -o watch[=HOW]         follow changes made directly in SOURCE; HOW: auto\n"
-          "                         (fanotify if allowed, else inotify)|fanotify|inotify\n"
-          "  -o allow_other         let other users in (default_permissions always on)\n"
-          "  -o ro                  read-only view\n"
-          "  -o OPT[,OPT...]        other FUSE mount options (see mount.fuse3(8))\n"
-          "\n"
-          "Signals: SIGHUP rescans SOURCE; SIGINT and SIGTERM unmount and exit.\n",
-          prog);
+  fprintf(
+      out,
+      "usage: %s [options] SOURCE MOUNTPOINT\n"
+      "Mount SOURCE at MOUNTPOINT as a passthrough view with a read-only\n"
+      ".links directory in every directory (hard-link siblings, dangling symlinks).\n"
+      "Unmount with: fusermount3 -u MOUNTPOINT\n"
+      "\n"
+      "options:\n"
+      "  -h, --help             print this help and exit\n"
+      "  -V, --version          print the version and exit\n"
+      "  -f                     stay in the foreground\n"
+      "  -d, -o debug           print every request (implies -f)\n"
+      "  -s                     single-threaded\n"
+      "  -o cache=MODE          never|auto|always: kernel caching of entries and\n"
+      "                         attributes (auto: 1 s; default auto)\n"
+      "  -o links_name=NAME     name of the virtual directory (default .links)\n"
+      "  -o links=MODE          visible|root|hidden: where readdir lists it\n"
+      "                         (default visible; cd NAME works in every mode)\n"
+      "  -o watch[=HOW]         follow changes made directly in SOURCE; HOW: auto\n"
+      "                         (fanotify if allowed, else inotify)|fanotify|inotify\n"
+      "  -o allow_other         let other users in (default_permissions always on)\n"
+      "  -o ro                  read-only view\n"
+      "  -o OPT[,OPT...]        other FUSE mount options (see mount.fuse3(8))\n"
+      "\n"
+      "Signals: SIGHUP rescans SOURCE; SIGINT and SIGTERM unmount and exit.\n",
+      prog);
 }
 
 static gboolean

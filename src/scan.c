@@ -1,4 +1,7 @@
-/* scan.c: the background scan that builds the index, and SIGHUP rescans.
+/* scan.c: the background scan that builds the index, SIGHUP rescans, the
+ * subtree scans of -o watch (a directory made or moved in) and seeks (a
+ * walk that looks for the other names of a few inodes, without emptying
+ * the index: see lfs_scan_seek).
  *
  * The walk takes directories from a shared stack (depth first), with one
  * worker per core: each opens its directory from SOURCE with
@@ -282,6 +285,7 @@ scan_once(LfsCtx *c)
     c->scan.scans++;
     if (c->scan.seek != NULL) /* a full scan finds every name */
       g_hash_table_remove_all(c->scan.seek);
+    c->scan.seek_pending = 0;
     g_mutex_unlock(&c->scan.lock);
 
     g_autoptr(LfsIndex) old = lfs_index_new();
@@ -318,15 +322,16 @@ seek_take(LfsCtx *c)
   g_mutex_lock(&c->scan.lock);
   GHashTableIter it;
   gpointer key, val;
-  if (c->scan.seek != NULL)
+  if (c->scan.seek_pending > 0)
     g_hash_table_iter_init(&it, c->scan.seek);
-  while (c->scan.seek != NULL && g_hash_table_iter_next(&it, &key, &val)) {
+  while (c->scan.seek_pending > 0 && g_hash_table_iter_next(&it, &key, &val)) {
     if (GPOINTER_TO_INT(val) != 1)
       continue;
     if (set == NULL)
       set = g_hash_table_new_full(ino_hash, ino_equal, g_free, NULL);
     g_hash_table_add(set, g_memdup2(key, sizeof(Ino)));
     g_hash_table_iter_replace(&it, GINT_TO_POINTER(2));
+    c->scan.seek_pending--;
   }
   g_mutex_unlock(&c->scan.lock);
   return set;
@@ -453,8 +458,10 @@ lfs_scan_seek(LfsCtx *c, dev_t dev, ino_t ino)
   g_mutex_lock(&c->scan.lock);
   if (c->scan.seek == NULL)
     c->scan.seek = g_hash_table_new_full(ino_hash, ino_equal, g_free, NULL);
-  if (!g_hash_table_contains(c->scan.seek, &k))
+  if (!g_hash_table_contains(c->scan.seek, &k)) {
     g_hash_table_insert(c->scan.seek, g_memdup2(&k, sizeof k), GINT_TO_POINTER(1));
+    c->scan.seek_pending++;
+  }
   g_mutex_unlock(&c->scan.lock);
 }
 

@@ -359,9 +359,9 @@ on_entry(LfsCtx *c, const FanEvent *e, const char *dir)
     if (e->mask & FAN_DELETE) /* gone, whatever the name holds now */
       lfs_watch_entry_gone(c, dir, name, 0);
     else if (dfd >= 0)
-      lfs_watch_entry(c, dfd, dir, name);
+      lfs_watch_entry(c, dfd, dir, name, (e->mask & FAN_CREATE) ? WATCH_NEW : 0);
     if ((e->mask & FAN_DELETE) && (e->mask & (FAN_CREATE | FAN_ATTRIB)) && dfd >= 0)
-      lfs_watch_entry(c, dfd, dir, name); /* merged: look again */
+      lfs_watch_entry(c, dfd, dir, name, 0); /* merged: look again */
     return;
   }
   if (e->mask & FAN_CREATE) {
@@ -396,7 +396,7 @@ on_rename(LfsCtx *c, const FanEvent *e)
     else if (odir != NULL)
       lfs_watch_entry_gone(c, odir, on, WATCH_MOVED);
     else if (nfd >= 0)
-      lfs_watch_entry(c, nfd, ndir, nn);
+      lfs_watch_entry(c, nfd, ndir, nn, WATCH_NEW);
     return;
   }
   if (ndir == NULL) {

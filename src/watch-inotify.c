@@ -200,7 +200,8 @@ handle(LfsCtx *c, IEv *e, gboolean again)
   if (!(ev->mask & IN_ISDIR) && gone)
     lfs_watch_entry_gone(c, dir, ev->name, (ev->mask & IN_MOVED_FROM) ? WATCH_MOVED : 0);
   else if (!(ev->mask & IN_ISDIR))
-    lfs_watch_entry(c, dfd, dir, ev->name);
+    lfs_watch_entry(c, dfd, dir, ev->name,
+                    (ev->mask & (IN_CREATE | IN_MOVED_TO)) ? WATCH_NEW : 0);
   else if (ev->mask & (IN_CREATE | IN_MOVED_TO))
     lfs_watch_dir_in(c, dir, ev->name, TRUE, 0);
   else if (ev->mask & IN_DELETE)

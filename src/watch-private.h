@@ -53,11 +53,13 @@ void lfs_fanotify_read(LfsCtx *c);
  * dir is the path of the directory the event names, name the entry in
  * it. Call without LfsWatch.lock. WATCH_OWN: a change the daemon made
  * through the view, already in the index: only the tree follows.
- * WATCH_MOVED: a directory gone by a move, not removed. */
-enum { WATCH_OWN = 1, WATCH_MOVED = 2 };
+ * WATCH_MOVED: gone by a move, not removed. WATCH_NEW: a name made (or
+ * moved in from outside SOURCE). */
+enum { WATCH_OWN = 1, WATCH_MOVED = 2, WATCH_NEW = 4 };
 
 /* A non-directory entry was made, changed or removed; dfd is dir (or -1). */
-void lfs_watch_entry(LfsCtx *c, int dfd, const char *dir, const char *name);
+void lfs_watch_entry(LfsCtx *c, int dfd, const char *dir, const char *name,
+                     unsigned flags);
 /* A non-directory entry was removed (flags: WATCH_MOVED if moved out of
  * SOURCE): nothing in the source is looked at, the event says it all. */
 void lfs_watch_entry_gone(LfsCtx *c, const char *dir, const char *name, unsigned flags);

@@ -38,4 +38,3 @@ void lfs_wtree_drop(LfsWTree *t, const char *rel, GPtrArray *dropped);
 /* key names no directory any more. */
 void lfs_wtree_forget(LfsWTree *t, const void *key, gsize len);
 guint lfs_wtree_size(LfsWTree *t);
-

@@ -207,7 +207,7 @@ check_new_link(LfsCtx *c, const char *dir, const char *name)
 }
 
 void
-lfs_watch_entry(LfsCtx *c, int dfd, const char *dir, const char *name)
+lfs_watch_entry(LfsCtx *c, int dfd, const char *dir, const char *name, unsigned flags)
 {
   g_autofree char *path = lfs_path_join(dir, name);
   if (c->mp_rel != NULL && strcmp(path, c->mp_rel) == 0)
@@ -215,7 +215,8 @@ lfs_watch_entry(LfsCtx *c, int dfd, const char *dir, const char *name)
   guint64 gen = lfs_change_begin_seen(c);
   lfs_update_at(c, dfd, dir, name);
   lfs_change_end_seen(c, gen);
-  check_new_link(c, dir, name);
+  if (flags & WATCH_NEW)
+    check_new_link(c, dir, name);
 }
 
 void
@@ -239,7 +240,6 @@ lfs_watch_entry_moved(LfsCtx *c, const char *odir, const char *on, int ndfd,
   if (ndfd >= 0)
     lfs_update_at(c, ndfd, ndir, nn);
   lfs_change_end_seen(c, gen);
-  check_new_link(c, ndir, nn);
 }
 
 void

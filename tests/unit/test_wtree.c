@@ -19,10 +19,10 @@ path(LfsWTree *t, int key)
   return p ? p : g_strdup("-");
 }
 
-#define assert_path(t, key, want)                                                       \
-  do {                                                                                  \
-    g_autofree char *p_ = path(t, key);                                                 \
-    g_assert_cmpstr(p_, ==, want);                                                      \
+#define assert_path(t, key, want)                                                        \
+  do {                                                                                   \
+    g_autofree char *p_ = path(t, key);                                                  \
+    g_assert_cmpstr(p_, ==, want);                                                       \
   } while (0)
 
 static GPtrArray *

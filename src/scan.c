@@ -456,6 +456,10 @@ lfs_scan_seek(LfsCtx *c, dev_t dev, ino_t ino)
 {
   Ino k = {dev, ino};
   g_mutex_lock(&c->scan.lock);
+  if (c->scan.stop) { /* unmounting: the scan thread is gone */
+    g_mutex_unlock(&c->scan.lock);
+    return;
+  }
   if (c->scan.seek == NULL)
     c->scan.seek = g_hash_table_new_full(ino_hash, ino_equal, g_free, NULL);
   if (!g_hash_table_contains(c->scan.seek, &k)) {

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -49,6 +50,7 @@ struct IEv {
 struct LfsInotify {
   IEv *from;    /* an IN_MOVED_FROM waiting for its IN_MOVED_TO */
   GQueue later; /* events whose directory was not where the tree said */
+  gint warned;  /* the watch limit was met (atomic) */
 };
 
 static IEv *
@@ -106,6 +108,13 @@ lfs_inotify_add(LfsCtx *c, int dirfd, const char *rel)
   if (fstat(dirfd, &st) < 0)
     return;
   int wd = inotify_add_watch(w->fd, lfs_proc_fd(proc, dirfd), WATCH_MASK);
+  if (wd < 0 && errno == ENOSPC &&
+      g_atomic_int_compare_and_exchange(&w->in->warned, 0, 1))
+    fprintf(stderr,
+            "linkfs: warning: -o watch: inotify: the limit of watches "
+            "(fs.inotify.max_user_watches) is reached at '%s': directories "
+            "without a watch are followed on SIGHUP only\n",
+            rel);
   if (wd < 0)
     return;
   g_mutex_lock(&w->lock);

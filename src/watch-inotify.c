@@ -139,8 +139,8 @@ typedef enum {
   AT_OK,
 } Where;
 
-/* The path of wd's directory and, if dfd, the directory opened and
- * checked against the tree. */
+/* The path of wd's directory (also when stale) and, if dfd, the
+ * directory opened and checked against the tree. */
 static Where
 locate(LfsCtx *c, int wd, char **dir, int *dfd)
 {
@@ -148,20 +148,17 @@ locate(LfsCtx *c, int wd, char **dir, int *dfd)
   dev_t dev = 0;
   ino_t ino = 0;
   g_mutex_lock(&w->lock);
-  g_autofree char *path = lfs_wtree_path(w->tree, &wd, sizeof wd, &dev, &ino);
+  *dir = lfs_wtree_path(w->tree, &wd, sizeof wd, &dev, &ino);
   g_mutex_unlock(&w->lock);
-  if (path == NULL)
+  if (*dir == NULL)
     return AT_GONE;
-  if (dfd == NULL) {
-    *dir = g_steal_pointer(&path);
+  if (dfd == NULL)
     return AT_OK;
-  }
   lfs_autofd fd = -1;
   struct stat st;
-  if (lfs_open_rel(c, path, O_PATH | O_DIRECTORY, &fd) != 0 || fstat(fd, &st) < 0 ||
+  if (lfs_open_rel(c, *dir, O_PATH | O_DIRECTORY, &fd) != 0 || fstat(fd, &st) < 0 ||
       st.st_dev != dev || st.st_ino != ino)
     return AT_STALE;
-  *dir = g_steal_pointer(&path);
   *dfd = lfs_steal_fd(&fd);
   return AT_OK;
 }
@@ -197,9 +194,9 @@ handle(LfsCtx *c, IEv *e, gboolean again)
   switch (locate(c, ev->wd, &dir, gone ? NULL : &dfd)) {
   case AT_GONE:
     return;
-  case AT_STALE:
+  case AT_STALE: /* once more when the queue is empty; then scanned */
     if (again)
-      lfs_watch_lost(c);
+      lfs_watch_dir_stale(c, dir);
     else
       defer(c, g_steal_pointer(&ev));
     return;
@@ -246,13 +243,16 @@ handle_pair(LfsCtx *c, IEv *from, gboolean again)
   lfs_autofd ndfd = -1;
   Where wo = locate(c, ev->wd, &odir, NULL);
   Where wn = locate(c, to->wd, &ndir, &ndfd);
-  if (wo == AT_STALE || wn == AT_STALE) {
-    if (again)
-      lfs_watch_lost(c);
-    else
-      defer(c, g_steal_pointer(&ev));
+  if (wn == AT_STALE && !again) { /* (the old side is not looked at) */
+    defer(c, g_steal_pointer(&ev));
     return;
   }
+  if (wn == AT_STALE) { /* its new side is scanned; the old side is left */
+    lfs_watch_dir_stale(c, ndir);
+    wn = AT_GONE;
+  }
+  if (wo == AT_GONE && wn == AT_GONE)
+    return;
   if (wo == AT_GONE || wn == AT_GONE) { /* one side is outside SOURCE */
     g_autoptr(IEv) alone = g_steal_pointer(&ev->to);
     handle(c, wo == AT_GONE ? g_steal_pointer(&alone) : g_steal_pointer(&ev), FALSE);

@@ -82,6 +82,10 @@ void lfs_watch_dir_moved(LfsCtx *c, const char *odir, const char *on, const char
                          const char *nn, gboolean sure, unsigned flags);
 /* The attributes of the directory dir/name changed. */
 void lfs_watch_dir_attrib(LfsCtx *c, const char *dir, const char *name);
+/* The directory the tree has at path is not there, even once the queue
+ * was empty: the tree's and the index's subtree there are dropped, and what
+ * the source has there now is scanned. */
+void lfs_watch_dir_stale(LfsCtx *c, const char *path);
 /* Events were lost: a full scan. */
 void lfs_watch_lost(LfsCtx *c);
 /* Hand keys the tree let go of to the mechanism, and free them. */

@@ -336,6 +336,18 @@ lfs_watch_dir_attrib(LfsCtx *c, const char *dir, const char *name)
 }
 
 void
+lfs_watch_dir_stale(LfsCtx *c, const char *path)
+{
+  g_autofree char *dir = NULL, *name = NULL;
+  if (!lfs_path_split(path, &dir, &name)) { /* SOURCE itself */
+    lfs_watch_lost(c);
+    return;
+  }
+  lfs_scan_mark_dirty(c);
+  resync(c, dir, name);
+}
+
+void
 lfs_watch_lost(LfsCtx *c)
 {
   lfs_scan_request(c);

@@ -368,8 +368,9 @@ def test_overflow_rescans(linkfs, tmp_path):
     if limit > 50000:
         pytest.skip('max_queued_events %d: too many events to make' % limit)
     m = _watch(linkfs, 'inotify', _tree({'f': 'f', 'g': ('link', 'f'),
-                                         'd/x': 'x'}))
+                                         'd/x': 'x', 'd/sub/y': 'y'}))
     scans = _scans(m)
+    away = tmp_path / 'away'
     m.signal(signal.SIGSTOP)
     try:
         os.link(m.s('f'), m.s('d', 'h'))
@@ -378,11 +379,22 @@ def test_overflow_rescans(linkfs, tmp_path):
             open(p, 'w').close()
             os.unlink(p)
         os.symlink('nowhere', m.s('d', 'late'))
+        os.rename(m.s('d', 'sub'), away)   # its move is lost too
     finally:
         m.signal(signal.SIGCONT)
     _wait_for(lambda: _scans(m) > scans, 'a full scan after the overflow',
               deadline=30)
     _settled(m, 'after the overflow')
+    scans = _scans(m)
+    # the directory that left keeps its watch, at a path the tree has
+    # wrong: its events cost a look at that path, never a full scan
+    for k in range(5):
+        os.link(away / 'y', away / ('y%d' % k))
+    os.symlink('nowhere', m.s('probe'))
+    _settled(m, 'after changes in the directory that left')
+    # (a full scan would be asked for once the queue is empty, and start
+    # within 0.1 s)
+    assert not H.wait_until(lambda: _scans(m) > scans, 1.0), 'a full scan'
 
 
 @pytest.mark.parametrize('mech', MECHS)

@@ -11,7 +11,8 @@
  * If that directory is not there (a move of it or of a parent, still
  * queued, is to come), the event waits until the queue is empty and is
  * handled once more, at the path the tree then says; if the directory is
- * still not there, a full scan.
+ * still not there, that path is dropped and scanned again (a directory
+ * that left SOURCE while events were lost).
  *
  * The daemon's own changes through the view come back as events: they
  * keep the tree right, and handling them again changes nothing in the

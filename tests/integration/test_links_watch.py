@@ -263,6 +263,20 @@ def test_new_hard_link_in_source(linkfs, mech):
     assert _scans(m) == scans, 'a full scan happened'
 
 
+def test_links_made_outside_counted_with_fanotify(linkfs, tmp_path):
+    """fanotify sees link counts change from anywhere: a hard-linked file
+    of SOURCE linked or unlinked outside it shows in outside_links."""
+    m = _watch(linkfs, 'fanotify', _tree({'a': 'a', 'd/b': ('link', 'a')}))
+    side = tmp_path / 'side'
+    side.mkdir()
+    os.link(m.s('a'), side / 'c')
+    _settled(m, 'after a link made outside SOURCE')
+    assert O.status(m)['outside_links'] == '1'
+    os.unlink(side / 'c')
+    _settled(m, 'after it was removed')
+    assert O.status(m)['outside_links'] == '0'
+
+
 @pytest.mark.parametrize('mech', MECHS)
 def test_symlink_target_made_and_removed_in_source(linkfs, mech):
     spec = {'d/t': 't', 'l1': ('symlink', 'd/t'), 'l2': ('symlink', 'd/new'),

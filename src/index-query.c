@@ -212,6 +212,31 @@ lfs_index_get_siblings(LfsIndex *idx, const char *dir, const char *name)
   return info;
 }
 
+LfsEntryKind
+lfs_index_lookup(LfsIndex *idx, const char *dir, const char *name, LfsEntryInfo *out)
+{
+  *out = (LfsEntryInfo){.kind = LFS_ENTRY_NONE};
+  if (!lfs_relpath_is_valid(dir) || !lfs_name_is_valid(name))
+    return LFS_ENTRY_NONE;
+  g_rw_lock_reader_lock(&idx->lock);
+  const LfsDir *d;
+  const LfsSlot *s = slot_lookup(idx, &d, dir, name);
+  const LfsGroup *g = s ? slot_group(s->val) : NULL;
+  if (s != NULL && SLOT_TAG(s->val) == TAG_DIR) {
+    out->kind = LFS_ENTRY_DIR;
+  } else if (s != NULL) {
+    const LfsLink *l = SLOT_TAG(s->val) == TAG_LINK ? SLOT_PTR(s->val) : NULL;
+    out->kind = l ? LFS_ENTRY_SYMLINK : LFS_ENTRY_FILE;
+    out->dev = l ? l->dev : g->dev;
+    out->ino = l ? l->ino : g->ino;
+    out->nlink = g ? g->nlink : 1;
+    out->npaths = g ? g->npaths : 1;
+    out->dangling = l ? l->dangling : FALSE;
+  }
+  g_rw_lock_reader_unlock(&idx->lock);
+  return out->kind;
+}
+
 static gint
 cmp_symlink_name(gconstpointer a, gconstpointer b)
 {
@@ -385,6 +410,46 @@ lfs_index_list_symlinks(LfsIndex *idx)
     g_ptr_array_add(out, symlink_info(key));
   g_rw_lock_reader_unlock(&idx->lock);
   g_ptr_array_sort(out, cmp_symlink_path);
+  return out;
+}
+
+GArray *
+lfs_index_groups_below(LfsIndex *idx, const char *dir, const char *name)
+{
+  GArray *out = g_array_new(FALSE, FALSE, sizeof(LfsInoKey));
+  if (!lfs_relpath_is_valid(dir) || !lfs_name_is_valid(name))
+    return out;
+  g_autoptr(GHashTable) seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+  g_autoptr(GPtrArray) stack = g_ptr_array_new();
+  g_rw_lock_reader_lock(&idx->lock);
+  const LfsDir *d;
+  const LfsSlot *s = slot_lookup(idx, &d, dir, name);
+  const LfsGroup *g = s ? slot_group(s->val) : NULL;
+  if (g != NULL)
+    g_hash_table_add(seen, (gpointer)g);
+  if (s != NULL && SLOT_TAG(s->val) == TAG_DIR)
+    g_ptr_array_add(stack, SLOT_PTR(s->val));
+  while (stack->len > 0) {
+    const LfsDir *top = g_ptr_array_steal_index(stack, stack->len - 1);
+    for (guint32 i = 0; i < top->cap; i++) {
+      if (top->slots[i].name == NULL)
+        continue;
+      uintptr_t v = top->slots[i].val;
+      if (SLOT_TAG(v) == TAG_DIR)
+        g_ptr_array_add(stack, SLOT_PTR(v));
+      else if ((g = slot_group(v)) != NULL)
+        g_hash_table_add(seen, (gpointer)g);
+    }
+  }
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, seen);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    const LfsGroup *gr = key;
+    LfsInoKey k = {gr->dev, gr->ino};
+    g_array_append_val(out, k);
+  }
+  g_rw_lock_reader_unlock(&idx->lock);
   return out;
 }
 

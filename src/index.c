@@ -515,8 +515,8 @@ lfs_index_add_symlink(LfsIndex *idx, const char *dir, const char *name, dev_t de
   return 0;
 }
 
-int
-lfs_index_remove_name(LfsIndex *idx, const char *dir, const char *name)
+static int
+remove_name(LfsIndex *idx, const char *dir, const char *name, RmMode mode)
 {
   if (!args_valid(dir, name))
     return EINVAL;
@@ -526,9 +526,21 @@ lfs_index_remove_name(LfsIndex *idx, const char *dir, const char *name)
   gint i;
   gboolean found = entry_find(idx, dir, name, &d, &i);
   if (found)
-    remove_at(idx, d, i, RM_UNLINK);
+    remove_at(idx, d, i, mode);
   change_end(idx, found);
   return 0;
+}
+
+int
+lfs_index_remove_name(LfsIndex *idx, const char *dir, const char *name)
+{
+  return remove_name(idx, dir, name, RM_UNLINK);
+}
+
+int
+lfs_index_drop_name(LfsIndex *idx, const char *dir, const char *name)
+{
+  return remove_name(idx, dir, name, RM_DROP);
 }
 
 /* Is the path @a (dir + name) @b itself or an ancestor of @b? */

@@ -137,6 +137,11 @@ int lfs_index_add_symlink(LfsIndex *idx, const char *dir, const char *name, dev_
  * indexed below it along.  No-op if the index has nothing there. */
 int lfs_index_remove_name(LfsIndex *idx, const char *dir, const char *name);
 
+/* As lfs_index_remove_name(), but the group's nlink is left as it was
+ * (the name left the view, or the caller learns the new nlink otherwise:
+ * lfs_index_update_nlink()). */
+int lfs_index_drop_name(LfsIndex *idx, const char *dir, const char *name);
+
 /* rename(2) without flags or with RENAME_NOREPLACE: whatever was at @newdir/
  * @newname is removed (as lfs_index_remove_name()), then the entry at
  * @olddir/@oldname, of any kind, moves there; a directory moves with
@@ -179,6 +184,36 @@ guint64 lfs_index_generation(LfsIndex *idx);
 /* Directory nodes (besides the root) and interned names held: for tests
  * and benchmarks (a pruned index holds neither). */
 void lfs_index_get_memory_stats(LfsIndex *idx, guint64 *dir_nodes, guint64 *names);
+
+/* What the index holds at @dir/@name. */
+typedef enum {
+  LFS_ENTRY_NONE,
+  LFS_ENTRY_DIR,     /* a directory with indexed entries below it */
+  LFS_ENTRY_FILE,    /* a name of a hard-link group */
+  LFS_ENTRY_SYMLINK, /* a symlink (maybe also in a group) */
+} LfsEntryKind;
+
+typedef struct {
+  LfsEntryKind kind;
+  dev_t dev; /* FILE, SYMLINK */
+  ino_t ino;
+  guint64 nlink;     /* the group's, or 1 for a symlink with one name */
+  guint npaths;      /* the group's, or 1 */
+  gboolean dangling; /* SYMLINK */
+} LfsEntryInfo;
+
+LfsEntryKind lfs_index_lookup(LfsIndex *idx, const char *dir, const char *name,
+                              LfsEntryInfo *out);
+
+/* An inode: see lfs_index_groups_below(). */
+typedef struct {
+  dev_t dev;
+  ino_t ino;
+} LfsInoKey;
+
+/* The inodes (LfsInoKey) of the hard-link groups with a name at or below
+ * @dir/@name. */
+GArray *lfs_index_groups_below(LfsIndex *idx, const char *dir, const char *name);
 
 /* siblings/ of @dir: its hard-linked entries sorted by name (strcmp),
  * each with the OTHER paths of its group.  Empty array if none. */

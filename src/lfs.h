@@ -22,6 +22,9 @@ typedef struct {
   gboolean dirty;     /* a directory moved through the view during the scan */
   gboolean stop;      /* unmounting: end the scan thread */
   gboolean requested; /* -o watch asks for a new scan */
+  guint64 scans;      /* full scans started (status: scans) */
+  GHashTable *seek;   /* (dev, ino) -> 1: to look for, 2: looked for; or NULL */
+  guint seek_pending; /* entries of seek at 1 */
   gint64 started_us;  /* monotonic time the current scan started */
   double seconds;     /* duration of the last finished scan */
   GThread *thread;
@@ -38,10 +41,11 @@ typedef struct {
   gboolean source_flushes; /* SOURCE's filesystem reports errors on close */
 
   /* The link index and what keeps it true. Lock order: change_lock, then
-   * scan.lock, then the inode table's and the index's own locks (leaves).
-   * Changes through the view hold change_lock for reading around their
-   * system call and index update; the scan holds it for writing around
-   * each entry, so the two never interleave within one entry. */
+   * scan.lock, then the inode table's and the index's own locks and the
+   * watch's (leaves). Changes through the view hold change_lock for reading
+   * around their system call and index update; the scan holds it for
+   * writing around each entry, so the two never interleave within one
+   * entry; -o watch holds it for writing around each event it applies. */
   LfsIndex *index;
   GRWLock change_lock;
   LfsScanState scan;
@@ -111,9 +115,18 @@ gboolean lfs_scan_stopping(LfsCtx *c);
 void lfs_scan_request(LfsCtx *c);
 /* Index the directory relpath and everything below it (a new directory). */
 void lfs_scan_subtree(LfsCtx *c, const char *relpath);
+/* Look for the names in SOURCE of (dev, ino), a file that got a new name
+ * while the index knew none of its others: a walk in the scan thread that
+ * adds them without emptying the index (listings never wait for it). */
+void lfs_scan_seek(LfsCtx *c, dev_t dev, ino_t ino);
+guint64 lfs_scan_count(LfsCtx *c);
 
-/* watch.c: -o watch. start before the first scan, run after it is started,
- * stop after lfs_scan_stop. */
+/* watch.c: -o watch. open before mounting (FALSE, having said why on
+ * stderr, if the mechanism asked for cannot be used), start after
+ * fuse_daemonize, run after the scan is started, stop after lfs_scan_stop
+ * (also if never started). add is called by the scan for every directory
+ * it reads (dirfd open for reading), before reading it. */
+gboolean lfs_watch_open(LfsCtx *c);
 void lfs_watch_start(LfsCtx *c);
 void lfs_watch_run(LfsCtx *c);
 void lfs_watch_stop(LfsCtx *c);
@@ -126,9 +139,25 @@ const char *lfs_watch_mechanism(LfsCtx *c);
  * source, whatever the change was (made, linked, removed). */
 guint64 lfs_change_begin(LfsCtx *c);
 void lfs_change_end(LfsCtx *c, guint64 begun);
-void lfs_change_end_async(LfsCtx *c, guint64 begun);
+/* The same for changes seen in the source (-o watch): exclusive. */
+guint64 lfs_change_begin_seen(LfsCtx *c);
+void lfs_change_end_seen(LfsCtx *c, guint64 begun);
 void lfs_update_entry(LfsCtx *c, LfsInode *parent, const char *name);
 void lfs_update_path(LfsCtx *c, const char *relpath);
+/* The same for dir/name, dfd being dir (or -1: opened by path). */
+void lfs_update_at(LfsCtx *c, int dfd, const char *dir, const char *name);
+/* The entry (of any kind) olddir/on moved to newdir/nn in the source. */
+void lfs_update_moved(LfsCtx *c, const char *olddir, const char *on, const char *newdir,
+                      const char *nn);
+/* The non-directory dir/name is gone from the source: unlinked, or moved
+ * out of it. */
+void lfs_update_gone(LfsCtx *c, const char *dir, const char *name, gboolean unlinked);
+/* The directory dir/name is gone from the source with everything below it;
+ * the hard-link groups that had names there keep a true nlink. */
+void lfs_update_dir_gone(LfsCtx *c, const char *dir, const char *name);
+/* Re-resolve the symlinks that changes to names (and moves of moved) may
+ * affect (see lfs_index_affected_symlinks). */
+void lfs_update_names(LfsCtx *c, const char *const *names, const char *const *moved);
 void lfs_update_renamed(LfsCtx *c, LfsInode *op, const char *on, LfsInode *np,
                         const char *nn, unsigned flags);
 void lfs_update_symlink(LfsCtx *c, LfsIndex *idx, int dirfd, const char *dir,

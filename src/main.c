@@ -26,6 +26,7 @@ typedef struct {
   char *links_name;
   char *passthrough;
   int watch;
+  char *watch_mode;
   gboolean allow_other;
   gboolean help;
   gboolean version;
@@ -40,6 +41,7 @@ static const struct fuse_opt lfs_fuse_opts[] = {
     {"links_name=%s", offsetof(LfsCmdline, links_name), 0},
     {"watch", offsetof(LfsCmdline, watch), 1},
     {"passthrough=%s", offsetof(LfsCmdline, passthrough), 0},
+    {"watch=%s", offsetof(LfsCmdline, watch_mode), 0},
     FUSE_OPT_KEY("-h", KEY_HELP),
     FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -81,31 +83,32 @@ opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 static void
 usage(FILE *out, const char *prog)
 {
-  fprintf(out,
-          "usage: %s [options] SOURCE MOUNTPOINT\n"
-          "Mount SOURCE at MOUNTPOINT as a passthrough view with a read-only\n"
-          ".links directory in every directory (hard-link siblings, dangling symlinks).\n"
-          "Unmount with: fusermount3 -u MOUNTPOINT\n"
-          "\n"
-          "options:\n"
-          "  -h, --help             print this help and exit\n"
-          "  -V, --version          print the version and exit\n"
-          "  -f                     stay in the foreground\n"
-          "  -d, -o debug           print every request (implies -f)\n"
-          "  -s                     single-threaded\n"
-          "  -o cache=MODE          never|auto|always: kernel caching of entries and\n"
-          "                         attributes (auto: 1 s; default auto)\n"
-          "  -o links_name=NAME     name of the virtual directory (default .links)\n"
-          "  -o links=MODE          visible|root|hidden: where readdir lists it\n"
-          "                         (default visible; cd NAME works in every mode)\n"
-          "  -o watch               follow changes made directly in SOURCE\n"
-          "  -o passthrough=MODE    auto|off: kernel does file I/O itself (default auto)\n"
-          "  -o allow_other         let other users in (default_permissions always on)\n"
-          "  -o ro                  read-only view\n"
-          "  -o OPT[,OPT...]        other FUSE mount options (see mount.fuse3(8))\n"
-          "\n"
-          "Signals: SIGHUP rescans SOURCE; SIGINT and SIGTERM unmount and exit.\n",
-          prog);
+  fprintf(
+      out,
+      "usage: %s [options] SOURCE MOUNTPOINT\n"
+      "Mount SOURCE at MOUNTPOINT as a passthrough view with a read-only\n"
+      ".links directory in every directory (hard-link siblings, dangling symlinks).\n"
+      "Unmount with: fusermount3 -u MOUNTPOINT\n"
+      "\n"
+      "options:\n"
+      "  -h, --help             print this help and exit\n"
+      "  -V, --version          print the version and exit\n"
+      "  -f                     stay in the foreground\n"
+      "  -d, -o debug           print every request (implies -f)\n"
+      "  -s                     single-threaded\n"
+      "  -o cache=MODE          never|auto|always: kernel caching (default auto: 1 s)\n"
+      "  -o links_name=NAME     name of the virtual directory (default .links)\n"
+      "  -o links=MODE          visible|root|hidden: where readdir lists it\n"
+      "                         (default visible; cd NAME works in every mode)\n"
+      "  -o watch[=HOW]         follow changes made directly in SOURCE; HOW: auto\n"
+      "                         (fanotify if allowed, else inotify)|fanotify|inotify\n"
+      "  -o passthrough=MODE    auto|off: kernel does file I/O itself (default auto)\n"
+      "  -o allow_other         let other users in (default_permissions always on)\n"
+      "  -o ro                  read-only view\n"
+      "  -o OPT[,OPT...]        other FUSE mount options (see mount.fuse3(8))\n"
+      "\n"
+      "Signals: SIGHUP rescans SOURCE; SIGINT and SIGTERM unmount and exit.\n",
+      prog);
 }
 
 static gboolean
@@ -165,7 +168,9 @@ apply_options(const LfsCmdline *cl, LfsOptions *o)
       (cl->links != NULL && !lfs_parse_links_mode(cl->links, &o->links, &error)) ||
       (cl->links_name != NULL && !lfs_validate_links_name(cl->links_name, &error)) ||
       (cl->passthrough != NULL &&
-       !lfs_parse_passthrough(cl->passthrough, &o->passthrough, &error))) {
+       !lfs_parse_passthrough(cl->passthrough, &o->passthrough, &error)) ||
+      (cl->watch_mode != NULL &&
+       !lfs_parse_watch_mode(cl->watch_mode, &o->watch, &error))) {
     fprintf(stderr, "linkfs: %s\n", error->message);
     return FALSE;
   }
@@ -173,7 +178,8 @@ apply_options(const LfsCmdline *cl, LfsOptions *o)
     g_free(o->links_name);
     o->links_name = g_strdup(cl->links_name);
   }
-  o->watch = cl->watch != 0;
+  if (cl->watch_mode == NULL && cl->watch)
+    o->watch = LFS_WATCH_AUTO;
   return TRUE;
 }
 
@@ -349,6 +355,7 @@ cmdline_clear(LfsCmdline *cl)
   free(cl->links);
   free(cl->links_name);
   free(cl->passthrough);
+  free(cl->watch_mode);
 }
 
 /* Everything that can be checked before mounting; one line on stderr if not. */
@@ -386,7 +393,7 @@ check_args(const LfsCmdline *cl, LfsCtx *c, struct fuse_args *args,
   c->vtimeout = cl->allow_other ? 0.0 : c->vattr_timeout;
   c->root_daemon = geteuid() == 0;
   c->source_flushes = source_flushes(c->root_fd);
-  return TRUE;
+  return lfs_watch_open(c);
 }
 
 static void
@@ -420,6 +427,7 @@ prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
     add_mount_options(cl, &ctx, args);
     ret = run_session(&ctx, args, &fo);
   }
+  lfs_watch_stop(&ctx); /* if the session never ran */
   lfs_vnodes_free(&ctx, ctx.vnodes);
   lfs_itab_free(ctx.itab);
   lfs_index_free(ctx.index);

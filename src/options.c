@@ -9,7 +9,7 @@ lfs_options_init(LfsOptions *o)
   o->cache = LFS_CACHE_AUTO;
   o->links = LFS_LINKS_VISIBLE;
   o->links_name = g_strdup(".links");
-  o->watch = FALSE;
+  o->watch = LFS_WATCH_OFF;
   o->passthrough = TRUE;
 }
 
@@ -22,6 +22,7 @@ lfs_options_clear(LfsOptions *o)
 static const char *const cache_names[] = {"never", "auto", "always", NULL};
 static const char *const links_names[] = {"visible", "root", "hidden", NULL};
 static const char *const passthrough_names[] = {"off", "auto", NULL};
+static const char *const watch_names[] = {"auto", "fanotify", "inotify", NULL};
 
 static gboolean
 parse_enum(const char *what, const char *s, const char *const *names, int *out,
@@ -66,6 +67,16 @@ lfs_parse_passthrough(const char *s, gboolean *out, GError **error)
   if (!parse_enum("passthrough", s, passthrough_names, &v, error))
     return FALSE;
   *out = v != 0;
+  return TRUE;
+}
+
+gboolean
+lfs_parse_watch_mode(const char *s, LfsWatchMode *out, GError **error)
+{
+  int v;
+  if (!parse_enum("watch", s, watch_names, &v, error))
+    return FALSE;
+  *out = (LfsWatchMode)(LFS_WATCH_AUTO + v);
   return TRUE;
 }
 

@@ -15,11 +15,18 @@ typedef enum {
   LFS_LINKS_HIDDEN,  /* never listed; reachable by name */
 } LfsLinksMode;
 
+typedef enum {
+  LFS_WATCH_OFF,           /* no -o watch */
+  LFS_WATCH_AUTO,          /* -o watch, -o watch=auto: fanotify if it may, else inotify */
+  LFS_WATCH_FANOTIFY_ONLY, /* -o watch=fanotify */
+  LFS_WATCH_INOTIFY_ONLY,  /* -o watch=inotify */
+} LfsWatchMode;
+
 typedef struct {
   LfsCacheMode cache;
   LfsLinksMode links;
   char *links_name;
-  gboolean watch;
+  LfsWatchMode watch;
   gboolean passthrough; /* FUSE passthrough where the kernel allows it */
 } LfsOptions;
 
@@ -31,6 +38,8 @@ gboolean lfs_parse_links_mode(const char *s, LfsLinksMode *out, GError **error);
 gboolean lfs_validate_links_name(const char *s, GError **error);
 /* -o passthrough=auto|off */
 gboolean lfs_parse_passthrough(const char *s, gboolean *out, GError **error);
+/* -o watch=auto|fanotify|inotify */
+gboolean lfs_parse_watch_mode(const char *s, LfsWatchMode *out, GError **error);
 
 /* Kernel entry and attribute timeout, in seconds, for a cache mode. */
 double lfs_cache_timeout(LfsCacheMode mode);

@@ -1,4 +1,7 @@
-/* scan.c: the background scan that builds the index, and SIGHUP rescans.
+/* scan.c: the background scan that builds the index, SIGHUP rescans, the
+ * subtree scans of -o watch (a directory made or moved in) and seeks (a
+ * walk that looks for the other names of a few inodes, without emptying
+ * the index: see lfs_scan_seek).
  *
  * The walk takes directories from a shared stack (depth first), with one
  * worker per core: each opens its directory from SOURCE with
@@ -29,9 +32,32 @@ typedef struct {
   LfsCtx *c;
   GMutex lock;
   GCond cond;
-  GPtrArray *todo; /* relpaths, used as a stack (depth first) */
-  guint busy;      /* workers reading a directory */
+  GPtrArray *todo;  /* relpaths, used as a stack (depth first) */
+  guint busy;       /* workers reading a directory */
+  GHashTable *seek; /* a seek (see lfs_scan_seek): the inodes looked for, or NULL */
+  gboolean done;    /* a seek found every name it looked for */
+  GArray *linked;   /* a subtree scan: the hard-linked inodes it indexed (Ino) */
 } Walk;
+
+/* An inode, as a key of the seek tables. */
+typedef struct {
+  dev_t dev;
+  ino_t ino;
+} Ino;
+
+static guint
+ino_hash(gconstpointer p)
+{
+  const Ino *k = p;
+  return (guint)(k->ino ^ (k->ino >> 32) ^ ((guint64)k->dev * 0x9E3779B1u));
+}
+
+static gboolean
+ino_equal(gconstpointer a, gconstpointer b)
+{
+  const Ino *x = a, *y = b;
+  return x->dev == y->dev && x->ino == y->ino;
+}
 
 /* A worker's counts, added to the index's statistics now and then. */
 typedef struct {
@@ -69,8 +95,9 @@ indexed_kind(const struct stat *st)
 enum { INDEX_BATCH = 256 };
 
 static void
-index_batch(LfsCtx *c, int dfd, const char *rel, GPtrArray *names)
+index_batch(Walk *w, int dfd, const char *rel, GPtrArray *names)
 {
+  LfsCtx *c = w->c;
   g_rw_lock_writer_lock(&c->change_lock);
   for (guint k = 0; k < names->len; k++) {
     const char *name = names->pdata[k];
@@ -81,39 +108,54 @@ index_batch(LfsCtx *c, int dfd, const char *rel, GPtrArray *names)
       lfs_update_symlink(c, c->index, dfd, rel, name, &st);
     else if (indexed_kind(&st))
       lfs_index_add_file(c->index, rel, name, st.st_dev, st.st_ino, st.st_nlink);
+    if (w->linked != NULL && st.st_nlink > 1) {
+      Ino ino = {st.st_dev, st.st_ino};
+      g_mutex_lock(&w->lock);
+      g_array_append_val(w->linked, ino);
+      g_mutex_unlock(&w->lock);
+    }
   }
   g_rw_lock_writer_unlock(&c->change_lock);
   g_ptr_array_set_size(names, 0);
 }
 
 /* One non-directory entry: most (one name, not a symlink) need nothing
- * more than this stat; the others go to later. */
+ * more than this stat; the others go to later. A seek takes only the
+ * inodes it looks for. */
 static void
-scan_entry(LfsCtx *c, int dfd, const char *rel, const char *name, GPtrArray *later)
+scan_entry(Walk *w, int dfd, const char *rel, const char *name, GPtrArray *later)
 {
   struct stat st;
   if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0 ||
       !indexed_kind(&st))
     return;
+  if (w->seek != NULL &&
+      (st.st_nlink < 2 || !g_hash_table_contains(w->seek, &(Ino){st.st_dev, st.st_ino})))
+    return;
   g_ptr_array_add(later, (gpointer)name);
   if (later->len >= INDEX_BATCH)
-    index_batch(c, dfd, rel, later);
+    index_batch(w, dfd, rel, later);
 }
 
 /* Read the directory rel, index its entries; its subdirectories go to
  * subdirs. Opened from SOURCE without following any symlink and, under
  * the mountpoint, from the directory opened before mounting. */
 static void
-scan_dir(LfsCtx *c, const char *rel, GPtrArray *subdirs, Counts *n)
+scan_dir(Walk *w, const char *rel, GPtrArray *subdirs, Counts *n)
 {
+  LfsCtx *c = w->c;
   lfs_autofd fd = -1;
   g_autoptr(LfsDirSnap) snap = lfs_dirsnap_new();
-  if (lfs_open_rel(c, rel, O_RDONLY | O_DIRECTORY, &fd) != 0 ||
-      lfs_dirsnap_read(snap, fd) != 0) {
+  if (lfs_open_rel(c, rel, O_RDONLY | O_DIRECTORY, &fd) != 0) {
     n->unreadable++;
     return;
   }
-  lfs_watch_add(c, fd, rel);
+  if (w->seek == NULL) /* before reading: what changes after is seen */
+    lfs_watch_add(c, fd, rel);
+  if (lfs_dirsnap_read(snap, fd) != 0) {
+    n->unreadable++;
+    return;
+  }
   n->dirs++;
   g_autoptr(GPtrArray) later = g_ptr_array_new(); /* names borrowed from snap */
   for (guint k = 0; k < lfs_dirsnap_len(snap); k++) {
@@ -122,7 +164,7 @@ scan_dir(LfsCtx *c, const char *rel, GPtrArray *subdirs, Counts *n)
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
       continue;
     n->entries++;
-    if (strcmp(name, c->opt.links_name) == 0)
+    if (w->seek == NULL && strcmp(name, c->opt.links_name) == 0)
       warn_shadowed(c, rel);
     struct stat st;
     gboolean dir =
@@ -132,17 +174,34 @@ scan_dir(LfsCtx *c, const char *rel, GPtrArray *subdirs, Counts *n)
     if (dir)
       g_ptr_array_add(subdirs, lfs_path_join(rel, name));
     else
-      scan_entry(c, fd, rel, name, later);
+      scan_entry(w, fd, rel, name, later);
   }
   if (later->len > 0)
-    index_batch(c, fd, rel, later);
+    index_batch(w, fd, rel, later);
 }
 
 static void
-flush_counts(LfsCtx *c, Counts *n)
+flush_counts(Walk *w, Counts *n)
 {
-  lfs_index_note_scanned(c->index, n->entries, n->dirs, n->unreadable);
+  if (w->seek == NULL)
+    lfs_index_note_scanned(w->c->index, n->entries, n->dirs, n->unreadable);
   *n = (Counts){0};
+}
+
+/* Whether the index now holds every name of every inode a seek looks for. */
+static gboolean
+seek_found_all(Walk *w)
+{
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, w->seek);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    const Ino *k = key;
+    g_autoptr(LfsGroupInfo) g = lfs_index_get_group(w->c->index, k->dev, k->ino);
+    if (g != NULL && g->npaths < g->nlink)
+      return FALSE;
+  }
+  return TRUE;
 }
 
 /* Take directories until none is left and no worker may add any. */
@@ -154,8 +213,8 @@ worker(gpointer data)
   g_autoptr(GPtrArray) found = g_ptr_array_new();
   g_mutex_lock(&w->lock);
   for (;;) {
-    if (w->todo->len == 0) {
-      if (w->busy == 0 || lfs_scan_stopping(w->c))
+    if (w->todo->len == 0 || w->done) {
+      if (w->busy == 0 || w->done || lfs_scan_stopping(w->c))
         break;
       g_cond_wait(&w->cond, &w->lock);
       continue;
@@ -164,28 +223,35 @@ worker(gpointer data)
     w->busy++;
     g_mutex_unlock(&w->lock);
     if (!lfs_scan_stopping(w->c))
-      scan_dir(w->c, rel, found, &n);
-    if (n.entries >= FLUSH_ENTRIES || n.dirs >= FLUSH_DIRS)
-      flush_counts(w->c, &n);
+      scan_dir(w, rel, found, &n);
+    gboolean all = FALSE;
+    if (n.entries >= FLUSH_ENTRIES || n.dirs >= FLUSH_DIRS) {
+      all = w->seek != NULL && seek_found_all(w);
+      flush_counts(w, &n);
+    }
     g_mutex_lock(&w->lock);
     for (guint k = found->len; k-- > 0;) /* first name on top */
       g_ptr_array_add(w->todo, found->pdata[k]);
     g_ptr_array_set_size(found, 0);
+    w->done = w->done || all;
     w->busy--;
     g_cond_broadcast(&w->cond);
   }
   g_cond_broadcast(&w->cond);
   g_mutex_unlock(&w->lock);
-  flush_counts(w->c, &n);
+  flush_counts(w, &n);
   return NULL;
 }
 
 /* Index everything at and below the directory start, with workers on
  * every core (at most MAX_WORKERS), the calling thread being one. */
 static void
-walk(LfsCtx *c, const char *start, guint nworkers)
+walk(LfsCtx *c, const char *start, guint nworkers, GHashTable *seek, GArray *linked)
 {
-  Walk w = {.c = c, .todo = g_ptr_array_new_with_free_func(g_free)};
+  Walk w = {.c = c,
+            .todo = g_ptr_array_new_with_free_func(g_free),
+            .seek = seek,
+            .linked = linked};
   g_mutex_init(&w.lock);
   g_cond_init(&w.cond);
   g_ptr_array_add(w.todo, g_strdup(start));
@@ -216,6 +282,10 @@ scan_once(LfsCtx *c)
     c->scan.scanning = TRUE;
     c->scan.dirty = FALSE;
     c->scan.started_us = g_get_monotonic_time();
+    c->scan.scans++;
+    if (c->scan.seek != NULL) /* a full scan finds every name */
+      g_hash_table_remove_all(c->scan.seek);
+    c->scan.seek_pending = 0;
     g_mutex_unlock(&c->scan.lock);
 
     g_autoptr(LfsIndex) old = lfs_index_new();
@@ -223,7 +293,7 @@ scan_once(LfsCtx *c)
     lfs_index_replace_contents(c->index, old);
     g_rw_lock_writer_unlock(&c->change_lock);
     lfs_vinval_sync(c, FALSE);
-    walk(c, "", scan_workers());
+    walk(c, "", scan_workers(), NULL, NULL);
 
     g_mutex_lock(&c->scan.lock);
     gboolean again = c->scan.dirty && !c->scan.stop;
@@ -241,6 +311,40 @@ scan_once(LfsCtx *c)
   c->scan.seconds = (g_get_monotonic_time() - c->scan.started_us) / 1e6;
   g_cond_broadcast(&c->scan.cond);
   g_mutex_unlock(&c->scan.lock);
+}
+
+/* Inodes waiting for a seek (value 1) are taken (value 2: sought; not
+ * looked for again before the next full scan). */
+static GHashTable *
+seek_take(LfsCtx *c)
+{
+  GHashTable *set = NULL;
+  g_mutex_lock(&c->scan.lock);
+  GHashTableIter it;
+  gpointer key, val;
+  if (c->scan.seek_pending > 0)
+    g_hash_table_iter_init(&it, c->scan.seek);
+  while (c->scan.seek_pending > 0 && g_hash_table_iter_next(&it, &key, &val)) {
+    if (GPOINTER_TO_INT(val) != 1)
+      continue;
+    if (set == NULL)
+      set = g_hash_table_new_full(ino_hash, ino_equal, g_free, NULL);
+    g_hash_table_add(set, g_memdup2(key, sizeof(Ino)));
+    g_hash_table_iter_replace(&it, GINT_TO_POINTER(2));
+    c->scan.seek_pending--;
+  }
+  g_mutex_unlock(&c->scan.lock);
+  return set;
+}
+
+static void
+seek_once(LfsCtx *c)
+{
+  g_autoptr(GHashTable) set = seek_take(c);
+  if (set == NULL)
+    return;
+  walk(c, "", scan_workers(), set, NULL);
+  lfs_vinval_sync(c, FALSE);
 }
 
 static gpointer
@@ -262,6 +366,8 @@ scan_thread(gpointer data)
     if (hup_now || asked) {
       scan_once(c);
       lfs_vinval_sync(c, FALSE);
+    } else {
+      seek_once(c);
     }
   }
   return NULL;
@@ -286,6 +392,7 @@ lfs_scan_stop(LfsCtx *c)
   g_mutex_unlock(&c->scan.lock);
   if (c->scan.thread != NULL)
     g_thread_join(g_steal_pointer(&c->scan.thread));
+  g_clear_pointer(&c->scan.seek, g_hash_table_unref);
 }
 
 gboolean
@@ -327,9 +434,46 @@ lfs_scan_request(LfsCtx *c)
   g_mutex_unlock(&c->scan.lock);
 }
 
+/* A subtree scanned in (a directory made, or moved in from outside SOURCE)
+ * may hold new names of files whose other names, elsewhere in SOURCE, the
+ * index does not hold: they are looked for. */
 void
 lfs_scan_subtree(LfsCtx *c, const char *relpath)
 {
-  walk(c, relpath, 1);
+  g_autoptr(GArray) linked = g_array_new(FALSE, FALSE, sizeof(Ino));
+  walk(c, relpath, 1, NULL, linked);
   lfs_vinval_sync(c, FALSE);
+  for (guint k = 0; k < linked->len; k++) {
+    const Ino *i = &g_array_index(linked, Ino, k);
+    g_autoptr(LfsGroupInfo) g = lfs_index_get_group(c->index, i->dev, i->ino);
+    if (g != NULL && g->npaths < g->nlink)
+      lfs_scan_seek(c, i->dev, i->ino);
+  }
+}
+
+void
+lfs_scan_seek(LfsCtx *c, dev_t dev, ino_t ino)
+{
+  Ino k = {dev, ino};
+  g_mutex_lock(&c->scan.lock);
+  if (c->scan.stop) { /* unmounting: the scan thread is gone */
+    g_mutex_unlock(&c->scan.lock);
+    return;
+  }
+  if (c->scan.seek == NULL)
+    c->scan.seek = g_hash_table_new_full(ino_hash, ino_equal, g_free, NULL);
+  if (!g_hash_table_contains(c->scan.seek, &k)) {
+    g_hash_table_insert(c->scan.seek, g_memdup2(&k, sizeof k), GINT_TO_POINTER(1));
+    c->scan.seek_pending++;
+  }
+  g_mutex_unlock(&c->scan.lock);
+}
+
+guint64
+lfs_scan_count(LfsCtx *c)
+{
+  g_mutex_lock(&c->scan.lock);
+  guint64 n = c->scan.scans;
+  g_mutex_unlock(&c->scan.lock);
+  return n;
 }

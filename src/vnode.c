@@ -673,11 +673,12 @@ lfs_status_text(LfsCtx *c)
                          "scan_seconds: %.3f\n"
                          "generation: %" G_GUINT64_FORMAT "\n"
                          "watch: %s\n"
+                         "scans: %" G_GUINT64_FORMAT "\n"
                          "passthrough: %s\n",
                          scanning ? "scanning" : "ready", c->source, n.entries,
                          n.directories, n.hardlinked_inodes, n.hardlink_paths,
                          n.outside_links, n.symlinks, n.dangling, n.unreadable, seconds,
-                         n.generation, lfs_watch_mechanism(c),
+                         n.generation, lfs_watch_mechanism(c), lfs_scan_count(c),
                          lfs_kpass_state(c->kpass, c->opt.passthrough));
 }
 

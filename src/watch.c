@@ -1,13 +1,23 @@
-/* watch.c: -o watch follows changes made directly in SOURCE with inotify.
+/* watch.c: -o watch follows changes made directly in SOURCE as they
+ * happen, with fanotify where the daemon may (a mark per filesystem,
+ * watch-fanotify.c) and inotify otherwise (a watch per directory,
+ * watch-inotify.c). This file chooses, runs the thread, and says what an
+ * event does to the index once its mechanism has named the paths:
  *
- * Every directory the scan reads gets a watch. A change to a file, symlink
- * or node is applied to the index at once (the entry is looked at again,
- * and the symlinks it may affect are resolved again); a directory that
- * appears is scanned into the index; a directory that moves or vanishes
- * asks for a new scan, since the paths below it changed. Changes made
- * through the view come back as events too, and applying them again
- * changes nothing. */
-#include "lfs.h"
+ *   - a non-directory made, changed, removed: looked at again (the
+ *     symlinks whose target names it are resolved again);
+ *   - a directory made or moved in from outside SOURCE: scanned in;
+ *   - a directory removed or moved out: its subtree leaves the index;
+ *   - a directory moved within SOURCE: its subtree moves in the index (one
+ *     node) and the symlinks it affects are resolved again. Should the
+ *     index and the source disagree about it (changes racing with the
+ *     events), both places are scanned again, never the whole tree;
+ *   - events lost (queue overflow): a full scan.
+ *
+ * The paths of an event are those of the moment it happened (the tree of
+ * watch-tree.c follows the events in order), so a burst of changes
+ * replays in order onto the index, whatever happened since. */
+#include "watch-private.h"
 
 #include "fdutil.h"
 #include "names.h"
@@ -16,128 +26,90 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-struct LfsWatch {
-  int fd;
-  GMutex lock;
-  GHashTable *dirs; /* wd -> directory relpath */
-  GThread *thread;
-};
+static void
+watch_free(LfsWatch *w)
+{
+  if (w->kind == LFS_WATCH_FANOTIFY)
+    lfs_fanotify_close(w);
+  else if (w->kind == LFS_WATCH_INOTIFY)
+    lfs_inotify_close(w);
+  lfs_wtree_free(w->tree);
+  g_mutex_clear(&w->lock);
+  g_free(w);
+}
 
-enum {
-  WATCH_MASK = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB |
-               IN_DELETE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK,
-};
+gboolean
+lfs_watch_open(LfsCtx *c)
+{
+  LfsWatchMode mode = c->opt.watch;
+  if (mode == LFS_WATCH_OFF)
+    return TRUE;
+  LfsWatch *w = g_new0(LfsWatch, 1);
+  g_mutex_init(&w->lock);
+  w->tree = lfs_wtree_new();
+  w->fd = -1;
+  if (mode == LFS_WATCH_AUTO || mode == LFS_WATCH_FANOTIFY_ONLY) {
+    int err = lfs_fanotify_open(w, c->root_fd);
+    if (err == 0) {
+      w->kind = LFS_WATCH_FANOTIFY;
+    } else if (mode == LFS_WATCH_FANOTIFY_ONLY) {
+      fprintf(stderr,
+              "linkfs: -o watch=fanotify: %s (it needs CAP_SYS_ADMIN and a source "
+              "filesystem with file handles; -o watch=inotify does not)\n",
+              g_strerror(err));
+      watch_free(w);
+      return FALSE;
+    }
+  }
+  if (w->kind == 0) {
+    int err = lfs_inotify_open(w);
+    if (err != 0) {
+      fprintf(stderr, "linkfs: %s-o watch: inotify: %s\n",
+              mode == LFS_WATCH_INOTIFY_ONLY ? "" : "warning: ", g_strerror(err));
+      watch_free(w);
+      return mode != LFS_WATCH_INOTIFY_ONLY;
+    }
+    w->kind = LFS_WATCH_INOTIFY;
+  }
+  c->watch = w;
+  return TRUE;
+}
+
+void
+lfs_watch_start(LfsCtx *c)
+{
+  if (c->watch != NULL)
+    c->watch->self = getpid(); /* after fuse_daemonize's fork */
+}
 
 void
 lfs_watch_add(LfsCtx *c, int dirfd, const char *rel)
 {
   LfsWatch *w = c->watch;
-  if (w == NULL)
-    return;
-  char proc[LFS_PROC_FD_MAX];
-  int wd = inotify_add_watch(w->fd, lfs_proc_fd(proc, dirfd), WATCH_MASK);
-  if (wd < 0)
-    return;
-  g_mutex_lock(&w->lock);
-  g_hash_table_insert(w->dirs, GINT_TO_POINTER(wd), g_strdup(rel));
-  g_mutex_unlock(&w->lock);
-}
-
-static char *
-watched_dir(LfsWatch *w, int wd)
-{
-  g_mutex_lock(&w->lock);
-  char *rel = g_strdup(g_hash_table_lookup(w->dirs, GINT_TO_POINTER(wd)));
-  g_mutex_unlock(&w->lock);
-  return rel;
-}
-
-/* inotify says nothing to a directory's watch when the link count of a
- * file in it changes, so a new name of a file whose other names the index
- * does not hold (it had one name, in some directory) asks for a new scan. */
-static void
-check_new_link(LfsCtx *c, const char *path)
-{
-  struct stat st;
-  if (lfs_stat_rel(c, path, &st) != 0 || S_ISDIR(st.st_mode) || st.st_nlink < 2)
-    return;
-  g_autoptr(LfsGroupInfo) g = lfs_index_get_group(c->index, st.st_dev, st.st_ino);
-  if (g == NULL || g->npaths < st.st_nlink)
-    lfs_scan_request(c);
-}
-
-static void
-handle_event(LfsCtx *c, const struct inotify_event *ev)
-{
-  LfsWatch *w = c->watch;
-  if (ev->mask & IN_Q_OVERFLOW) {
-    lfs_scan_request(c);
-    return;
-  }
-  if (ev->mask & IN_IGNORED) {
-    g_mutex_lock(&w->lock);
-    g_hash_table_remove(w->dirs, GINT_TO_POINTER(ev->wd));
-    g_mutex_unlock(&w->lock);
-    return;
-  }
-  if (ev->len == 0 || (ev->mask & IN_DELETE_SELF))
-    return;
-  g_autofree char *dir = watched_dir(w, ev->wd);
-  if (dir == NULL)
-    return;
-  g_autofree char *path = lfs_path_join(dir, ev->name);
-  if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE))) {
-    lfs_scan_request(c); /* every path below it changed */
-    return;
-  }
-  if (ev->mask & IN_ISDIR) {
-    lfs_scan_subtree(c, path);
-    return;
-  }
-  guint64 gen = lfs_change_begin(c);
-  lfs_update_path(c, path);
-  lfs_change_end_async(c, gen);
-  if (ev->mask & (IN_CREATE | IN_MOVED_TO))
-    check_new_link(c, path);
+  if (w != NULL && w->kind == LFS_WATCH_FANOTIFY)
+    lfs_fanotify_add(c, dirfd, rel);
+  else if (w != NULL)
+    lfs_inotify_add(c, dirfd, rel);
 }
 
 static gpointer
 watch_thread(gpointer data)
 {
   LfsCtx *c = data;
-  char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+  LfsWatch *w = c->watch;
   while (!lfs_scan_stopping(c)) {
-    struct pollfd p = {.fd = c->watch->fd, .events = POLLIN};
+    struct pollfd p = {.fd = w->fd, .events = POLLIN};
     if (poll(&p, 1, 200) <= 0)
       continue;
-    ssize_t n = read(c->watch->fd, buf, sizeof buf);
-    for (ssize_t off = 0; n > 0 && off < n;) {
-      const struct inotify_event *ev = (const void *)(buf + off);
-      handle_event(c, ev);
-      off += (ssize_t)sizeof *ev + ev->len;
-    }
+    if (w->kind == LFS_WATCH_FANOTIFY)
+      lfs_fanotify_read(c);
+    else
+      lfs_inotify_read(c);
   }
   return NULL;
-}
-
-void
-lfs_watch_start(LfsCtx *c)
-{
-  if (!c->opt.watch)
-    return;
-  int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  if (fd < 0) {
-    fprintf(stderr, "linkfs: warning: -o watch: inotify: %s\n", g_strerror(errno));
-    return;
-  }
-  LfsWatch *w = g_new0(LfsWatch, 1);
-  w->fd = fd;
-  g_mutex_init(&w->lock);
-  w->dirs = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-  c->watch = w;
 }
 
 void
@@ -155,15 +127,228 @@ lfs_watch_stop(LfsCtx *c)
     return;
   if (w->thread != NULL)
     g_thread_join(w->thread);
-  close(w->fd);
-  g_hash_table_unref(w->dirs);
-  g_mutex_clear(&w->lock);
-  g_free(w);
+  watch_free(w);
   c->watch = NULL;
 }
 
 const char *
 lfs_watch_mechanism(LfsCtx *c)
 {
-  return c->watch != NULL ? "inotify" : "off";
+  if (c->watch == NULL)
+    return "off";
+  return c->watch->kind == LFS_WATCH_FANOTIFY ? "fanotify" : "inotify";
+}
+
+/* ---- what events do ---- */
+
+void
+lfs_watch_dropped(LfsCtx *c, GPtrArray *dropped)
+{
+  if (dropped->len > 0 && c->watch->kind == LFS_WATCH_INOTIFY)
+    lfs_inotify_drop(c->watch, dropped);
+  g_ptr_array_set_size(dropped, 0);
+}
+
+static GPtrArray *
+dropped_new(void)
+{
+  return g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+}
+
+static void
+tree_drop(LfsCtx *c, const char *path)
+{
+  g_autoptr(GPtrArray) dropped = dropped_new();
+  g_mutex_lock(&c->watch->lock);
+  lfs_wtree_drop(c->watch->tree, path, dropped);
+  g_mutex_unlock(&c->watch->lock);
+  lfs_watch_dropped(c, dropped);
+}
+
+static gboolean
+is_dir_at(LfsCtx *c, const char *path)
+{
+  struct stat st;
+  return lfs_stat_rel(c, path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void
+resolve_names(LfsCtx *c, const char *n1, const char *n2, const char *moved)
+{
+  const char *names[] = {n1, n2, NULL};
+  const char *paths[] = {moved, NULL};
+  lfs_update_names(c, names, moved ? paths : NULL);
+}
+
+/* Forget what the index and the tree hold at dir/name, and scan again
+ * what the source has there now. */
+static void
+resync(LfsCtx *c, const char *dir, const char *name)
+{
+  g_autofree char *path = lfs_path_join(dir, name);
+  tree_drop(c, path);
+  guint64 gen = lfs_change_begin_seen(c);
+  lfs_update_dir_gone(c, dir, name);
+  lfs_change_end_seen(c, gen);
+  if (is_dir_at(c, path))
+    lfs_scan_subtree(c, path);
+}
+
+/* A new name of a file whose other names the index does not hold (it had
+ * one name, somewhere in SOURCE or outside it): they are looked for. */
+static void
+check_new_link(LfsCtx *c, const char *dir, const char *name)
+{
+  LfsEntryInfo e;
+  if (lfs_index_lookup(c->index, dir, name, &e) == LFS_ENTRY_NONE ||
+      e.kind == LFS_ENTRY_DIR || e.npaths >= e.nlink)
+    return;
+  lfs_scan_seek(c, e.dev, e.ino);
+}
+
+void
+lfs_watch_entry(LfsCtx *c, int dfd, const char *dir, const char *name, unsigned flags)
+{
+  g_autofree char *path = lfs_path_join(dir, name);
+  if (c->mp_rel != NULL && strcmp(path, c->mp_rel) == 0)
+    return; /* a directory, and stat would enter our own mount */
+  guint64 gen = lfs_change_begin_seen(c);
+  lfs_update_at(c, dfd, dir, name);
+  lfs_change_end_seen(c, gen);
+  if (flags & WATCH_NEW)
+    check_new_link(c, dir, name);
+}
+
+void
+lfs_watch_entry_gone(LfsCtx *c, const char *dir, const char *name, unsigned flags)
+{
+  guint64 gen = lfs_change_begin_seen(c);
+  lfs_update_gone(c, dir, name, !(flags & WATCH_MOVED));
+  lfs_change_end_seen(c, gen);
+}
+
+void
+lfs_watch_entry_moved(LfsCtx *c, const char *odir, const char *on, int ndfd,
+                      const char *ndir, const char *nn)
+{
+  LfsEntryInfo e;
+  guint64 gen = lfs_change_begin_seen(c);
+  /* Only if the index has it there still: the view may have moved it. */
+  if (lfs_index_lookup(c->index, odir, on, &e) != LFS_ENTRY_NONE &&
+      e.kind != LFS_ENTRY_DIR)
+    lfs_update_moved(c, odir, on, ndir, nn);
+  if (ndfd >= 0)
+    lfs_update_at(c, ndfd, ndir, nn);
+  lfs_change_end_seen(c, gen);
+}
+
+void
+lfs_watch_dir_in(LfsCtx *c, const char *dir, const char *name, gboolean scan,
+                 unsigned flags)
+{
+  if (flags & WATCH_OWN)
+    return;
+  if (scan) {
+    resync(c, dir, name);
+    return;
+  }
+  guint64 gen = lfs_change_begin_seen(c);
+  resolve_names(c, name, NULL, NULL);
+  lfs_change_end_seen(c, gen);
+}
+
+void
+lfs_watch_dir_gone(LfsCtx *c, const char *dir, const char *name, unsigned flags)
+{
+  g_autofree char *path = lfs_path_join(dir, name);
+  tree_drop(c, path);
+  if (flags & WATCH_OWN)
+    return;
+  if (flags & WATCH_MOVED) /* a scan running may have its old paths to read */
+    lfs_scan_mark_dirty(c);
+  if (is_dir_at(c, path)) { /* another directory has taken its place */
+    resync(c, dir, name);
+    return;
+  }
+  guint64 gen = lfs_change_begin_seen(c);
+  lfs_update_dir_gone(c, dir, name);
+  lfs_change_end_seen(c, gen);
+}
+
+void
+lfs_watch_dir_moved(LfsCtx *c, const char *odir, const char *on, const char *ndir,
+                    const char *nn, gboolean sure, unsigned flags)
+{
+  g_autofree char *oldp = lfs_path_join(odir, on);
+  g_autofree char *newp = lfs_path_join(ndir, nn);
+  g_autoptr(GPtrArray) dropped = dropped_new();
+  g_mutex_lock(&c->watch->lock);
+  gboolean moved = sure && lfs_wtree_move(c->watch->tree, oldp, newp, dropped);
+  g_mutex_unlock(&c->watch->lock);
+  lfs_watch_dropped(c, dropped);
+  if (!moved) { /* the tree did not know it there: scanned again */
+    if (!(flags & WATCH_OWN)) {
+      lfs_scan_mark_dirty(c);
+      resync(c, odir, on);
+    }
+    resync(c, ndir, nn);
+    return;
+  }
+  if (flags & WATCH_OWN)
+    return;
+  lfs_scan_mark_dirty(c);
+  LfsEntryInfo e;
+  struct stat st;
+  guint64 gen = lfs_change_begin_seen(c);
+  if (lfs_index_lookup(c->index, odir, on, &e) == LFS_ENTRY_NONE) {
+    /* Nothing indexed below it, or the view moved it already. */
+    resolve_names(c, on, nn, newp);
+    lfs_change_end_seen(c, gen);
+    return;
+  }
+  if (lfs_index_lookup(c->index, ndir, nn, &e) != LFS_ENTRY_NONE ||
+      lfs_stat_rel(c, oldp, &st) == 0) {
+    /* The index has something at its new place, or the source at its old
+     * one: changes raced with the events. */
+    lfs_change_end_seen(c, gen);
+    resync(c, odir, on);
+    resync(c, ndir, nn);
+    return;
+  }
+  lfs_update_moved(c, odir, on, ndir, nn);
+  lfs_change_end_seen(c, gen);
+}
+
+void
+lfs_watch_dir_attrib(LfsCtx *c, const char *dir, const char *name)
+{
+  g_autofree char *path = lfs_path_join(dir, name);
+  g_mutex_lock(&c->watch->lock);
+  gboolean known = lfs_wtree_lookup(c->watch->tree, path, NULL, NULL);
+  g_mutex_unlock(&c->watch->lock);
+  if (!known) { /* the scan could not read it: it may be readable now */
+    resync(c, dir, name);
+    return;
+  }
+  guint64 gen = lfs_change_begin_seen(c);
+  resolve_names(c, name, NULL, NULL); /* its mode may decide a resolution */
+  lfs_change_end_seen(c, gen);
+}
+
+void
+lfs_watch_dir_stale(LfsCtx *c, const char *path)
+{
+  g_autofree char *dir = NULL, *name = NULL;
+  if (!lfs_path_split(path, &dir, &name)) { /* SOURCE itself */
+    lfs_watch_lost(c);
+    return;
+  }
+  lfs_scan_mark_dirty(c);
+  resync(c, dir, name);
+}
+
+void
+lfs_watch_lost(LfsCtx *c)
+{
+  lfs_scan_request(c);
 }

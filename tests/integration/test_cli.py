@@ -74,6 +74,7 @@ BAD = {
     'links-name-dot': ['-o', 'links_name=.', 'src', 'mnt'],
     'links-name-dotdot': ['-o', 'links_name=..', 'src', 'mnt'],
     'cache-bogus': ['-o', 'cache=bogus', 'src', 'mnt'],
+    'watch-bogus': ['-o', 'watch=bogus', 'src', 'mnt'],
 }
 
 

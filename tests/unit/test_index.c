@@ -598,6 +598,54 @@ test_dangling_by_flat(void)
   }
 }
 
+/* What -o watch asks: the entry at a name, dropping a name without
+ * touching nlink, the groups below a directory. */
+static void
+test_lookup_drop_below(void)
+{
+  g_autoptr(LfsIndex) idx = lfs_index_new();
+  lfs_index_add_file(idx, "a/b", "f", DEV, 300, 3);
+  lfs_index_add_file(idx, "a", "g", DEV, 300, 3);
+  lfs_index_add_file(idx, "", "h", DEV, 300, 3);
+  lfs_index_add_file(idx, "a/b/c", "x", DEV, 301, 2);
+  lfs_index_add_file(idx, "y", "x2", DEV, 301, 2);
+  lfs_index_add_symlink(idx, "a", "s", DEV, 302, 1, "nowhere", TRUE);
+  LfsEntryInfo e;
+  g_assert_cmpint(lfs_index_lookup(idx, "a/b", "f", &e), ==, LFS_ENTRY_FILE);
+  g_assert_cmpuint(e.ino, ==, 300);
+  g_assert_cmpuint(e.nlink, ==, 3);
+  g_assert_cmpuint(e.npaths, ==, 3);
+  g_assert_cmpint(lfs_index_lookup(idx, "a", "b", &e), ==, LFS_ENTRY_DIR);
+  g_assert_cmpint(lfs_index_lookup(idx, "a", "s", &e), ==, LFS_ENTRY_SYMLINK);
+  g_assert_true(e.dangling);
+  g_assert_cmpint(lfs_index_lookup(idx, "a", "none", &e), ==, LFS_ENTRY_NONE);
+  g_assert_cmpint(lfs_index_lookup(idx, "a/../x", "f", &e), ==, LFS_ENTRY_NONE);
+
+  g_autoptr(GArray) below = lfs_index_groups_below(idx, "", "a");
+  g_assert_cmpuint(below->len, ==, 2); /* 300 and 301, once each */
+  guint64 sum = 0;
+  for (guint k = 0; k < below->len; k++)
+    sum += g_array_index(below, LfsInoKey, k).ino;
+  g_assert_cmpuint(sum, ==, 601);
+  g_autoptr(GArray) one = lfs_index_groups_below(idx, "", "h");
+  g_assert_cmpuint(one->len, ==, 1);
+
+  /* drop: nlink stays (the name left the view); remove: one less */
+  lfs_index_drop_name(idx, "a/b", "f");
+  g_assert_cmpint(lfs_index_lookup(idx, "a", "g", &e), ==, LFS_ENTRY_FILE);
+  g_assert_cmpuint(e.nlink, ==, 3);
+  g_assert_cmpuint(counters(idx).outside_links, ==, 1);
+  lfs_index_remove_name(idx, "a", "g");
+  g_assert_cmpint(lfs_index_lookup(idx, "", "h", &e), ==, LFS_ENTRY_FILE);
+  g_assert_cmpuint(e.nlink, ==, 2);
+  /* a subtree dropped: its groups keep their nlink */
+  lfs_index_drop_name(idx, "", "a");
+  g_assert_cmpint(lfs_index_lookup(idx, "y", "x2", &e), ==, LFS_ENTRY_FILE);
+  g_assert_cmpuint(e.nlink, ==, 2);
+  g_assert_cmpuint(e.npaths, ==, 1);
+  g_assert_cmpuint(counters(idx).symlinks, ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -618,5 +666,6 @@ main(int argc, char **argv)
   g_test_add_func("/index/threads", test_threads);
   g_test_add_func("/index/odd-names", test_long_and_odd_names);
   g_test_add_func("/index/many-names", test_many_names);
+  g_test_add_func("/index/lookup-drop-below", test_lookup_drop_below);
   return g_test_run();
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define CLOSE_BATCH 32
+
 struct LfsInode {
   dev_t dev; /* key, with ino */
   ino_t ino;
@@ -40,12 +42,40 @@ struct LfsInodeTable {
   dev_t mp_parent_dev;
   ino_t mp_parent_ino;
   char *mp_name;
+  int closing[CLOSE_BATCH]; /* dropped under the lock, see itab_unlock */
+  guint nclosing;
 };
 
 typedef struct {
   dev_t dev;
   ino_t ino;
 } DevIno;
+
+/* A descriptor dropped with the lock held is closed once it is let go:
+ * the last close of a file unlinked meanwhile makes the source's
+ * filesystem free it (on ext4 with discard, 50-150 us), and no lookup or
+ * unlink of another file should wait for that on the table's lock. */
+static void
+close_later(LfsInodeTable *t, int fd)
+{
+  if (t->nclosing == G_N_ELEMENTS(t->closing)) {
+    close(fd); /* a batch this large is rare: close it in place */
+    return;
+  }
+  t->closing[t->nclosing++] = fd;
+}
+
+static void
+itab_unlock(LfsInodeTable *t)
+{
+  int fds[G_N_ELEMENTS(t->closing)];
+  guint n = t->nclosing;
+  memcpy(fds, t->closing, n * sizeof fds[0]);
+  t->nclosing = 0;
+  g_mutex_unlock(&t->lock);
+  for (guint k = 0; k < n; k++)
+    close(fds[k]);
+}
 
 static guint
 devino_hash(gconstpointer p)
@@ -112,7 +142,7 @@ free_record(LfsInodeTable *t, LfsInode *i)
     g_queue_unlink(&t->lru, &i->lru);
   g_queue_unlink(&t->all, &i->all);
   if (i->fd >= 0) {
-    close(i->fd);
+    close_later(t, i->fd);
     if (!keeps_fd(i))
       t->nfds--;
   }
@@ -132,6 +162,9 @@ lfs_itab_free(LfsInodeTable *t)
     LfsInode *i = t->all.head->data;
     i->hashed = FALSE;
     free_record(t, i);
+    for (guint k = 0; k < t->nclosing; k++)
+      close(t->closing[k]);
+    t->nclosing = 0;
   }
   close(t->root->fd);
   g_free(t->root);
@@ -199,7 +232,7 @@ lfs_itab_vino(LfsInodeTable *t, dev_t dev, ino_t ino)
     g_hash_table_insert(t->foreign, g_memdup2(&key, sizeof key), v);
   }
   uint64_t r = *v;
-  g_mutex_unlock(&t->lock);
+  itab_unlock(t);
   return r;
 }
 
@@ -234,7 +267,7 @@ evict_locked(LfsInodeTable *t)
   while (t->nfds > t->max_fds && t->lru.tail != NULL) {
     LfsInode *i = t->lru.tail->data;
     lru_remove(t, i);
-    close(i->fd);
+    close_later(t, i->fd);
     i->fd = -1;
     t->nfds--;
   }
@@ -346,7 +379,7 @@ lfs_inode_fd_get(LfsInodeTable *t, LfsInode *i, int *fd)
     *fd = i->fd;
   }
   evict_locked(t);
-  g_mutex_unlock(&t->lock);
+  itab_unlock(t);
   return err;
 }
 
@@ -359,7 +392,7 @@ lfs_inode_fd_put(LfsInodeTable *t, LfsInode *i)
   lru_settle(t, i);
   evict_locked(t);
   maybe_free_locked(t, i);
-  g_mutex_unlock(&t->lock);
+  itab_unlock(t);
 }
 
 int
@@ -440,7 +473,7 @@ lfs_itab_found(LfsInodeTable *t, LfsInode *parent, const char *name,
   }
   i->nlookup++;
   evict_locked(t);
-  g_mutex_unlock(&t->lock);
+  itab_unlock(t);
   return i;
 }
 
@@ -453,7 +486,7 @@ lfs_itab_forget(LfsInodeTable *t, uint64_t nodeid, uint64_t nlookup)
   g_mutex_lock(&t->lock);
   i->nlookup -= MIN(i->nlookup, nlookup);
   maybe_free_locked(t, i);
-  g_mutex_unlock(&t->lock);
+  itab_unlock(t);
 }
 
 static LfsInode *
@@ -482,7 +515,7 @@ lfs_itab_prepare_remove(LfsInodeTable *t, LfsInode *parent, const char *name)
     lru_remove(t, i);
   }
   evict_locked(t);
-  g_mutex_unlock(&t->lock);
+  itab_unlock(t);
   return i;
 }
 
@@ -497,7 +530,7 @@ lfs_itab_finish_remove(LfsInodeTable *t, LfsInode *i, LfsInode *parent, const ch
     set_nameless_locked(t, i, TRUE);
     set_name_locked(t, i, NULL, NULL);
   }
-  g_mutex_unlock(&t->lock);
+  itab_unlock(t);
   lfs_inode_fd_put(t, i);
 }
 
@@ -514,7 +547,7 @@ lfs_itab_renamed(LfsInodeTable *t, LfsInode *oldparent, const char *oldname,
   LfsInode *i = record_named_locked(t, &st, oldparent, oldname);
   if (i != NULL)
     set_name_locked(t, i, newparent, newname);
-  g_mutex_unlock(&t->lock);
+  itab_unlock(t);
 }
 
 void
@@ -524,7 +557,7 @@ lfs_itab_stats(LfsInodeTable *t, LfsItabStats *out)
   out->inodes = g_hash_table_size(t->by_key);
   out->cached_fds = t->lru.length;
   out->kept_fds = (guint)t->nfds;
-  g_mutex_unlock(&t->lock);
+  itab_unlock(t);
 }
 
 void
@@ -539,7 +572,7 @@ lfs_itab_ref(LfsInodeTable *t, LfsInode *i)
 {
   g_mutex_lock(&t->lock);
   i->refs++;
-  g_mutex_unlock(&t->lock);
+  itab_unlock(t);
 }
 
 void
@@ -549,7 +582,7 @@ lfs_itab_unref(LfsInodeTable *t, LfsInode *i)
   g_assert(i->refs > 0);
   i->refs--;
   maybe_free_locked(t, i);
-  g_mutex_unlock(&t->lock);
+  itab_unlock(t);
 }
 
 char *
@@ -566,7 +599,7 @@ lfs_itab_path(LfsInodeTable *t, LfsInode *i)
       g_string_append_c(s, '/');
     g_string_append(s, parts->pdata[k]);
   }
-  g_mutex_unlock(&t->lock);
+  itab_unlock(t);
   if (p != t->root) {
     g_string_free(s, TRUE);
     return NULL;

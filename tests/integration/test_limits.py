@@ -87,3 +87,39 @@ def test_big_tree_under_low_descriptor_limit(linkfs):
     # the daemon did not escape the limit
     assert _nofile_limit(m.pid)[0] <= NOFILE
     assert len(os.listdir('/proc/%d/fd' % m.pid)) <= NOFILE
+
+
+def _deleted_fds(pid):
+    out = []
+    for fd in os.listdir('/proc/%d/fd' % pid):
+        try:
+            target = os.readlink('/proc/%d/fd/%s' % (pid, fd))
+        except FileNotFoundError:
+            continue
+        if target.endswith(' (deleted)'):
+            out.append(target)
+    return out
+
+
+def test_removed_files_leave_no_descriptor_behind(linkfs):
+    """The daemon closes the descriptors of files removed through the
+    view (after the lock it drops them under, see src/inode.c) once the
+    kernel forgets them: the source's filesystem frees their space, and a
+    low descriptor limit is not used up by files that are gone."""
+    n = 3 * NOFILE
+    m = linkfs(prefix=['prlimit', '--nofile=%d:%d' % (NOFILE, NOFILE)])
+    names = [m.v('f%04d' % i) for i in range(n)]
+    for p in names:
+        p.write_bytes(b'x' * 4096)
+    for p in names:
+        os.unlink(p)
+    assert os.listdir(m.s()) == []
+    assert H.wait_until(lambda: not _deleted_fds(m.pid), 10), \
+        _deleted_fds(m.pid)[:5]
+    # and the view still makes and removes files under the limit
+    for p in names[:NOFILE]:
+        p.write_bytes(b'y')
+        assert os.stat(p).st_size == 1
+        os.unlink(p)
+    assert H.wait_until(lambda: not _deleted_fds(m.pid), 10)
+    assert len(os.listdir('/proc/%d/fd' % m.pid)) <= NOFILE

@@ -56,11 +56,31 @@ lfsi_dir_lookup(LfsIndex *idx, const char *dir_rel, gboolean create)
 
 /* ---- groups ---- */
 
+guint
+lfs_ino_hash(dev_t dev, ino_t ino)
+{
+  return (guint)(ino ^ (ino >> 32) ^ ((guint64)dev * 0x9E3779B1u));
+}
+
+guint
+lfs_ino_key_hash(gconstpointer key)
+{
+  const LfsInoKey *k = key;
+  return lfs_ino_hash(k->dev, k->ino);
+}
+
+gboolean
+lfs_ino_key_equal(gconstpointer a, gconstpointer b)
+{
+  const LfsInoKey *x = a, *y = b;
+  return x->dev == y->dev && x->ino == y->ino;
+}
+
 static guint
 group_hash(gconstpointer p)
 {
   const LfsGroup *g = p;
-  return (guint)(g->ino ^ (g->ino >> 32) ^ ((guint64)g->dev * 0x9E3779B1u));
+  return lfs_ino_hash(g->dev, g->ino);
 }
 
 static gboolean

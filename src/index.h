@@ -211,6 +211,11 @@ typedef struct {
   ino_t ino;
 } LfsInoKey;
 
+/* The hash of an inode, and the GHashTable functions of LfsInoKey keys. */
+guint lfs_ino_hash(dev_t dev, ino_t ino);
+guint lfs_ino_key_hash(gconstpointer key);
+gboolean lfs_ino_key_equal(gconstpointer a, gconstpointer b);
+
 /* The inodes (LfsInoKey) of the hard-link groups with a name at or below
  * @dir/@name. */
 GArray *lfs_index_groups_below(LfsIndex *idx, const char *dir, const char *name);

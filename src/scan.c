@@ -36,28 +36,8 @@ typedef struct {
   guint busy;       /* workers reading a directory */
   GHashTable *seek; /* a seek (see lfs_scan_seek): the inodes looked for, or NULL */
   gboolean done;    /* a seek found every name it looked for */
-  GArray *linked;   /* a subtree scan: the hard-linked inodes it indexed (Ino) */
+  GArray *linked;   /* a subtree scan: the hard-linked inodes it indexed (LfsInoKey) */
 } Walk;
-
-/* An inode, as a key of the seek tables. */
-typedef struct {
-  dev_t dev;
-  ino_t ino;
-} Ino;
-
-static guint
-ino_hash(gconstpointer p)
-{
-  const Ino *k = p;
-  return (guint)(k->ino ^ (k->ino >> 32) ^ ((guint64)k->dev * 0x9E3779B1u));
-}
-
-static gboolean
-ino_equal(gconstpointer a, gconstpointer b)
-{
-  const Ino *x = a, *y = b;
-  return x->dev == y->dev && x->ino == y->ino;
-}
 
 /* A worker's counts, added to the index's statistics now and then. */
 typedef struct {
@@ -109,7 +89,7 @@ index_batch(Walk *w, int dfd, const char *rel, GPtrArray *names)
     else if (indexed_kind(&st))
       lfs_index_add_file(c->index, rel, name, st.st_dev, st.st_ino, st.st_nlink);
     if (w->linked != NULL && st.st_nlink > 1) {
-      Ino ino = {st.st_dev, st.st_ino};
+      LfsInoKey ino = {st.st_dev, st.st_ino};
       g_mutex_lock(&w->lock);
       g_array_append_val(w->linked, ino);
       g_mutex_unlock(&w->lock);
@@ -130,7 +110,8 @@ scan_entry(Walk *w, int dfd, const char *rel, const char *name, GPtrArray *later
       !indexed_kind(&st))
     return;
   if (w->seek != NULL &&
-      (st.st_nlink < 2 || !g_hash_table_contains(w->seek, &(Ino){st.st_dev, st.st_ino})))
+      (st.st_nlink < 2 ||
+       !g_hash_table_contains(w->seek, &(LfsInoKey){st.st_dev, st.st_ino})))
     return;
   g_ptr_array_add(later, (gpointer)name);
   if (later->len >= INDEX_BATCH)
@@ -196,7 +177,7 @@ seek_found_all(Walk *w)
   gpointer key;
   g_hash_table_iter_init(&it, w->seek);
   while (g_hash_table_iter_next(&it, &key, NULL)) {
-    const Ino *k = key;
+    const LfsInoKey *k = key;
     g_autoptr(LfsGroupInfo) g = lfs_index_get_group(w->c->index, k->dev, k->ino);
     if (g != NULL && g->npaths < g->nlink)
       return FALSE;
@@ -328,8 +309,8 @@ seek_take(LfsCtx *c)
     if (GPOINTER_TO_INT(val) != 1)
       continue;
     if (set == NULL)
-      set = g_hash_table_new_full(ino_hash, ino_equal, g_free, NULL);
-    g_hash_table_add(set, g_memdup2(key, sizeof(Ino)));
+      set = g_hash_table_new_full(lfs_ino_key_hash, lfs_ino_key_equal, g_free, NULL);
+    g_hash_table_add(set, g_memdup2(key, sizeof(LfsInoKey)));
     g_hash_table_iter_replace(&it, GINT_TO_POINTER(2));
     c->scan.seek_pending--;
   }
@@ -440,11 +421,11 @@ lfs_scan_request(LfsCtx *c)
 void
 lfs_scan_subtree(LfsCtx *c, const char *relpath)
 {
-  g_autoptr(GArray) linked = g_array_new(FALSE, FALSE, sizeof(Ino));
+  g_autoptr(GArray) linked = g_array_new(FALSE, FALSE, sizeof(LfsInoKey));
   walk(c, relpath, 1, NULL, linked);
   lfs_vinval_sync(c, FALSE);
   for (guint k = 0; k < linked->len; k++) {
-    const Ino *i = &g_array_index(linked, Ino, k);
+    const LfsInoKey *i = &g_array_index(linked, LfsInoKey, k);
     g_autoptr(LfsGroupInfo) g = lfs_index_get_group(c->index, i->dev, i->ino);
     if (g != NULL && g->npaths < g->nlink)
       lfs_scan_seek(c, i->dev, i->ino);
@@ -454,14 +435,15 @@ lfs_scan_subtree(LfsCtx *c, const char *relpath)
 void
 lfs_scan_seek(LfsCtx *c, dev_t dev, ino_t ino)
 {
-  Ino k = {dev, ino};
+  LfsInoKey k = {dev, ino};
   g_mutex_lock(&c->scan.lock);
   if (c->scan.stop) { /* unmounting: the scan thread is gone */
     g_mutex_unlock(&c->scan.lock);
     return;
   }
   if (c->scan.seek == NULL)
-    c->scan.seek = g_hash_table_new_full(ino_hash, ino_equal, g_free, NULL);
+    c->scan.seek =
+        g_hash_table_new_full(lfs_ino_key_hash, lfs_ino_key_equal, g_free, NULL);
   if (!g_hash_table_contains(c->scan.seek, &k)) {
     g_hash_table_insert(c->scan.seek, g_memdup2(&k, sizeof k), GINT_TO_POINTER(1));
     c->scan.seek_pending++;

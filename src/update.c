@@ -122,18 +122,30 @@ resolve_affected(LfsCtx *c, const char *const *names, const char *const *moved)
   }
 }
 
+/* The target of the symlink dirfd/name (dir/name from the root) and
+ * whether it dangles; FALSE if it cannot be read. */
+static gboolean
+read_symlink(LfsCtx *c, int dirfd, const char *dir, const char *name,
+             char target[PATH_MAX + 1], gboolean *dangling)
+{
+  ssize_t n = readlinkat(dirfd, name, target, PATH_MAX);
+  if (n < 0)
+    return FALSE;
+  target[n] = '\0';
+  int err = lfs_resolve_symlink(c->root_fd, dir, target, &c->guard);
+  *dangling = lfs_resolve_is_dangling(err);
+  return TRUE;
+}
+
 void
 lfs_update_symlink(LfsCtx *c, LfsIndex *idx, int dirfd, const char *dir, const char *name,
                    const struct stat *st)
 {
   char target[PATH_MAX + 1];
-  ssize_t n = readlinkat(dirfd, name, target, sizeof target - 1);
-  if (n < 0)
-    return;
-  target[n] = '\0';
-  int err = lfs_resolve_symlink(c->root_fd, dir, target, &c->guard);
-  lfs_index_add_symlink(idx, dir, name, st->st_dev, st->st_ino, st->st_nlink, target,
-                        lfs_resolve_is_dangling(err));
+  gboolean dangling;
+  if (read_symlink(c, dirfd, dir, name, target, &dangling))
+    lfs_index_add_symlink(idx, dir, name, st->st_dev, st->st_ino, st->st_nlink, target,
+                          dangling);
 }
 
 /* dir/name changed (made, linked, removed): the symlinks whose target
@@ -207,12 +219,9 @@ static void
 sync_symlink(LfsCtx *c, int dfd, const char *dir, const char *name, const struct stat *st)
 {
   char target[PATH_MAX + 1];
-  ssize_t n = readlinkat(dfd, name, target, sizeof target - 1);
-  if (n < 0)
+  gboolean dangling;
+  if (!read_symlink(c, dfd, dir, name, target, &dangling))
     return;
-  target[n] = '\0';
-  int err = lfs_resolve_symlink(c->root_fd, dir, target, &c->guard);
-  gboolean dangling = lfs_resolve_is_dangling(err);
   LfsEntryInfo e;
   if (st->st_nlink <= 1 &&
       lfs_index_lookup(c->index, dir, name, &e) == LFS_ENTRY_SYMLINK && e.nlink <= 1 &&

@@ -376,9 +376,11 @@ lfs_index_get_dangling_by_flat(LfsIndex *idx, const char *flat)
   return found;
 }
 
-/* Add every symlink at or below @top to the set @links. */
+/* Everything below top: each symlink into links, each hard-link group (a
+ * file's, or a symlink's with several names) into groups; either may be
+ * NULL. */
 static void
-collect_links(const LfsDir *top, GHashTable *links)
+collect_below(const LfsDir *top, GHashTable *links, GHashTable *groups)
 {
   g_autoptr(GPtrArray) stack = g_ptr_array_new();
   g_ptr_array_add(stack, (gpointer)top);
@@ -388,10 +390,13 @@ collect_links(const LfsDir *top, GHashTable *links)
       if (d->slots[i].name == NULL)
         continue;
       uintptr_t v = d->slots[i].val;
+      const LfsGroup *g = slot_group(v);
       if (SLOT_TAG(v) == TAG_DIR)
         g_ptr_array_add(stack, SLOT_PTR(v));
-      else if (SLOT_TAG(v) == TAG_LINK)
+      if (links != NULL && SLOT_TAG(v) == TAG_LINK)
         g_hash_table_add(links, SLOT_PTR(v));
+      if (groups != NULL && g != NULL)
+        g_hash_table_add(groups, (gpointer)g);
     }
   }
 }
@@ -402,7 +407,7 @@ lfs_index_list_symlinks(LfsIndex *idx)
   GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lfs_symlink_info_free);
   g_autoptr(GHashTable) links = g_hash_table_new(g_direct_hash, g_direct_equal);
   g_rw_lock_reader_lock(&idx->lock);
-  collect_links(idx->c.root, links);
+  collect_below(idx->c.root, links, NULL);
   GHashTableIter it;
   gpointer key;
   g_hash_table_iter_init(&it, links);
@@ -420,7 +425,6 @@ lfs_index_groups_below(LfsIndex *idx, const char *dir, const char *name)
   if (!lfs_relpath_is_valid(dir) || !lfs_name_is_valid(name))
     return out;
   g_autoptr(GHashTable) seen = g_hash_table_new(g_direct_hash, g_direct_equal);
-  g_autoptr(GPtrArray) stack = g_ptr_array_new();
   g_rw_lock_reader_lock(&idx->lock);
   const LfsDir *d;
   const LfsSlot *s = slot_lookup(idx, &d, dir, name);
@@ -428,19 +432,7 @@ lfs_index_groups_below(LfsIndex *idx, const char *dir, const char *name)
   if (g != NULL)
     g_hash_table_add(seen, (gpointer)g);
   if (s != NULL && SLOT_TAG(s->val) == TAG_DIR)
-    g_ptr_array_add(stack, SLOT_PTR(s->val));
-  while (stack->len > 0) {
-    const LfsDir *top = g_ptr_array_steal_index(stack, stack->len - 1);
-    for (guint32 i = 0; i < top->cap; i++) {
-      if (top->slots[i].name == NULL)
-        continue;
-      uintptr_t v = top->slots[i].val;
-      if (SLOT_TAG(v) == TAG_DIR)
-        g_ptr_array_add(stack, SLOT_PTR(v));
-      else if ((g = slot_group(v)) != NULL)
-        g_hash_table_add(seen, (gpointer)g);
-    }
-  }
+    collect_below(SLOT_PTR(s->val), NULL, seen);
   GHashTableIter it;
   gpointer key;
   g_hash_table_iter_init(&it, seen);
@@ -479,7 +471,7 @@ affected_add_moved(LfsIndex *idx, Affected *a, const char *relpath)
   if (s == NULL)
     return;
   if (SLOT_TAG(s->val) == TAG_DIR)
-    collect_links(SLOT_PTR(s->val), a->links);
+    collect_below(SLOT_PTR(s->val), a->links, NULL);
   else if (SLOT_TAG(s->val) == TAG_LINK)
     g_hash_table_add(a->links, SLOT_PTR(s->val));
 }

@@ -66,6 +66,13 @@ close_later(LfsInodeTable *t, int fd)
 }
 
 static void
+close_all(const int *fds, guint n)
+{
+  for (guint k = 0; k < n; k++)
+    close(fds[k]);
+}
+
+static void
 itab_unlock(LfsInodeTable *t)
 {
   int fds[G_N_ELEMENTS(t->closing)];
@@ -73,8 +80,7 @@ itab_unlock(LfsInodeTable *t)
   memcpy(fds, t->closing, n * sizeof fds[0]);
   t->nclosing = 0;
   g_mutex_unlock(&t->lock);
-  for (guint k = 0; k < n; k++)
-    close(fds[k]);
+  close_all(fds, n);
 }
 
 static guint
@@ -162,8 +168,7 @@ lfs_itab_free(LfsInodeTable *t)
     LfsInode *i = t->all.head->data;
     i->hashed = FALSE;
     free_record(t, i);
-    for (guint k = 0; k < t->nclosing; k++)
-      close(t->closing[k]);
+    close_all(t->closing, t->nclosing);
     t->nclosing = 0;
   }
   close(t->root->fd);

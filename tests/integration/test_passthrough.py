@@ -137,20 +137,6 @@ def test_source_change_seen_through_an_open_file(linkfs):
         os.close(fd)
 
 
-def test_append_through_two_opens(linkfs):
-    m = linkfs(populate=lambda s: (s / 'log').write_bytes(b''))
-    f1 = os.open(m.v('log'), os.O_WRONLY | os.O_APPEND)
-    f2 = os.open(m.v('log'), os.O_WRONLY | os.O_APPEND)
-    try:
-        os.write(f1, b'one\n')
-        os.write(f2, b'two\n')
-        os.write(f1, b'three\n')
-    finally:
-        os.close(f1)
-        os.close(f2)
-    assert m.s('log').read_bytes() == b'one\ntwo\nthree\n'
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason='needs root to switch users')
 def test_write_by_other_user_clears_setuid_as_on_source(shared_tmp, linkfs):
     """The kernel writes passthrough files with the daemon's credentials;

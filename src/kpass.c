@@ -1,15 +1,13 @@
 /* kpass.c: FUSE passthrough negotiated beneath libfuse 3.14.
  *
- * The session's custom I/O hooks (fuse_session_custom_io) see every
- * request and reply. Requests are read with read(2) and their header
- * looked at: INIT tells whether the kernel offers FUSE_PASSTHROUGH; the
- * unique ids of OPEN and CREATE requests are remembered. Replies pass
- * unchanged except two: the INIT reply gets FUSE_PASSTHROUGH and a stack
- * depth when the kernel offered it, and the reply to a remembered OPEN or
- * CREATE whose file handle was registered as a backing file gets
- * FOPEN_PASSTHROUGH and the backing id. Replies are matched to requests
- * by unique id, never guessed from their size or contents; the backing id
- * travels in the reply's file handle (fh_make).
+ * The session's custom I/O hooks (devio.c) hand us every request and
+ * reply. A request's header is looked at: INIT tells whether the kernel offers
+ * FUSE_PASSTHROUGH; the unique ids of OPEN and CREATE requests are remembered. Replies
+ * pass unchanged except two: the INIT reply gets FUSE_PASSTHROUGH and a stack depth when
+ * the kernel offered it, and the reply to a remembered OPEN or CREATE whose file handle
+ * was registered as a backing file gets FOPEN_PASSTHROUGH and the backing id. Replies are
+ * matched to requests by unique id, never guessed from their size or contents; the
+ * backing id travels in the reply's file handle (fh_make).
  *
  * Locking: k->lock guards both tables; a leaf lock, held for hash
  * operations and the backing ioctls (which never wait on the mount). */
@@ -114,9 +112,11 @@ note_init(LfsKpass *k, const struct fuse_in_header *in, size_t len)
   g_atomic_int_set(&k->offered, (flags & KP_FUSE_PASSTHROUGH) != 0);
 }
 
-static void
-note_request(LfsKpass *k, const void *buf, size_t len)
+void
+lfs_kpass_note_request(LfsKpass *k, const void *buf, size_t len)
 {
+  if (k == NULL || len < sizeof(struct fuse_in_header))
+    return;
   const struct fuse_in_header *in = buf;
   if (in->opcode == FUSE_INIT) {
     note_init(k, in, len);
@@ -129,21 +129,6 @@ note_request(LfsKpass *k, const void *buf, size_t len)
   g_hash_table_add(k->pending, g_memdup2(&in->unique, sizeof in->unique));
   g_atomic_int_inc(&k->npending);
   g_mutex_unlock(&k->lock);
-}
-
-static LfsKpass *
-kpass_of(void *userdata)
-{
-  return ((LfsCtx *)userdata)->kpass;
-}
-
-static ssize_t
-kp_read(int fd, void *buf, size_t len, void *userdata)
-{
-  ssize_t n = read(fd, buf, len);
-  if (n >= (ssize_t)sizeof(struct fuse_in_header))
-    note_request(kpass_of(userdata), buf, (size_t)n);
-  return n;
 }
 
 static gboolean
@@ -213,13 +198,12 @@ patch_open(LfsKpass *k, const struct iovec *iov, int count, KpReply *r)
   return TRUE;
 }
 
-static ssize_t
-kp_writev(int fd, struct iovec *iov, int count, void *userdata)
+ssize_t
+lfs_kpass_writev(LfsKpass *k, int fd, struct iovec *iov, int count)
 {
-  LfsKpass *k = kpass_of(userdata);
   const struct fuse_out_header *out = iov[0].iov_base;
   KpReply r;
-  if (count >= 1 && iov[0].iov_len == sizeof *out) {
+  if (k != NULL && count >= 1 && iov[0].iov_len == sizeof *out) {
     gboolean patched = FALSE;
     if (k->init_unique != 0 && out->unique == k->init_unique && out->error == 0)
       patched = patch_init(k, iov, count, &r);
@@ -231,25 +215,11 @@ kp_writev(int fd, struct iovec *iov, int count, void *userdata)
   return writev(fd, iov, count);
 }
 
-/* Replies with data (reads served by the daemon) keep using splice. */
-static ssize_t
-kp_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
-               unsigned int flags, void *userdata)
+void
+lfs_kpass_set_device(LfsKpass *k, int devfd)
 {
-  return splice(fdin, offin, fdout, offout, len, flags);
-}
-
-int
-lfs_kpass_attach(LfsKpass *k, struct fuse_session *se)
-{
-  static const struct fuse_custom_io io = {
-      .read = kp_read,
-      .writev = kp_writev,
-      .splice_send = kp_splice_send,
-  };
-  k->devfd = fuse_session_fd(se);
-  int res = fuse_session_custom_io(se, &io, k->devfd);
-  return res < 0 ? -res : 0;
+  if (k != NULL)
+    k->devfd = devfd;
 }
 
 gboolean

@@ -4,7 +4,7 @@
  * CAP_SYS_ADMIN to register backing files).
  *
  * libfuse 3.14 predates the feature, so kpass.c negotiates it beneath
- * libfuse, in the session's custom I/O hooks. No FUSE operation changes:
+ * libfuse, in the session's custom I/O hooks (devio.c). No FUSE operation changes:
  * open and create pass the descriptor they opened to lfs_kpass_open
  * before replying; release hands it back with lfs_kpass_release. */
 #pragma once
@@ -18,10 +18,14 @@ typedef struct LfsKpass LfsKpass;
 LfsKpass *lfs_kpass_new(gboolean wanted);
 void lfs_kpass_free(LfsKpass *k);
 
-/* Install the I/O hooks on a mounted session, before its loop reads the
- * kernel's INIT. userdata of the session must be what lfs_kpass_of finds
- * the LfsKpass in. Returns 0 or a positive errno. */
-int lfs_kpass_attach(LfsKpass *k, struct fuse_session *se);
+/* The session's device, for the backing-file ioctls; set once mounted,
+ * before the loop reads the kernel's INIT. */
+void lfs_kpass_set_device(LfsKpass *k, int devfd);
+
+/* devio.c's hooks: every request read from the device, and every reply
+ * (sent with writev(2) on fd, patched when it must be). k may be NULL. */
+void lfs_kpass_note_request(LfsKpass *k, const void *buf, size_t len);
+ssize_t lfs_kpass_writev(LfsKpass *k, int fd, struct iovec *iov, int count);
 
 /* Whether the kernel agreed (after INIT). */
 gboolean lfs_kpass_active(LfsKpass *k);

@@ -13,6 +13,7 @@ typedef struct LfsVnodes LfsVnodes;
 typedef struct LfsWatch LfsWatch;
 typedef struct LfsVinval LfsVinval;
 typedef struct LfsKpass LfsKpass;
+typedef struct LfsDevio LfsDevio;
 
 /* The background scan (scan.c). lock guards every field. */
 typedef struct {
@@ -61,6 +62,7 @@ typedef struct {
   GRWLock vreply_lock;               /* vinval.c */
   LfsVinval *vinval;
   LfsKpass *kpass; /* FUSE passthrough (kpass.c), or NULL */
+  LfsDevio *devio; /* how requests are read (devio.c), or NULL */
 } LfsCtx;
 
 static inline LfsCtx *

@@ -3,6 +3,7 @@
 #include "lfs.h"
 
 #include "fdutil.h"
+#include "devio.h"
 #include "kpass.h"
 
 #include <errno.h>
@@ -25,6 +26,7 @@ typedef struct {
   char *links;
   char *links_name;
   char *passthrough;
+  char *spin;
   int watch;
   char *watch_mode;
   gboolean allow_other;
@@ -41,6 +43,7 @@ static const struct fuse_opt lfs_fuse_opts[] = {
     {"links_name=%s", offsetof(LfsCmdline, links_name), 0},
     {"watch", offsetof(LfsCmdline, watch), 1},
     {"passthrough=%s", offsetof(LfsCmdline, passthrough), 0},
+    {"spin=%s", offsetof(LfsCmdline, spin), 0},
     {"watch=%s", offsetof(LfsCmdline, watch_mode), 0},
     FUSE_OPT_KEY("-h", KEY_HELP),
     FUSE_OPT_KEY("--help", KEY_HELP),
@@ -88,7 +91,6 @@ usage(FILE *out, const char *prog)
       "usage: %s [options] SOURCE MOUNTPOINT\n"
       "Mount SOURCE at MOUNTPOINT as a passthrough view with a read-only\n"
       ".links directory in every directory (hard-link siblings, dangling symlinks).\n"
-      "Unmount with: fusermount3 -u MOUNTPOINT\n"
       "\n"
       "options:\n"
       "  -h, --help             print this help and exit\n"
@@ -98,16 +100,17 @@ usage(FILE *out, const char *prog)
       "  -s                     single-threaded\n"
       "  -o cache=MODE          never|auto|always: kernel caching (default auto: 1 s)\n"
       "  -o links_name=NAME     name of the virtual directory (default .links)\n"
-      "  -o links=MODE          visible|root|hidden: where readdir lists it\n"
-      "                         (default visible; cd NAME works in every mode)\n"
+      "  -o links=MODE          visible|root|hidden: where readdir lists NAME (default\n"
+      "                         visible; cd NAME works in every mode)\n"
       "  -o watch[=HOW]         follow changes made directly in SOURCE; HOW: auto\n"
       "                         (fanotify if allowed, else inotify)|fanotify|inotify\n"
       "  -o passthrough=MODE    auto|off: kernel does file I/O itself (default auto)\n"
+      "  -o spin=US             wait US µs for a request before sleeping (default 20)\n"
       "  -o allow_other         let other users in (default_permissions always on)\n"
       "  -o ro                  read-only view\n"
       "  -o OPT[,OPT...]        other FUSE mount options (see mount.fuse3(8))\n"
       "\n"
-      "Signals: SIGHUP rescans SOURCE; SIGINT and SIGTERM unmount and exit.\n",
+      "Unmount: fusermount3 -u MOUNTPOINT, SIGINT or SIGTERM. SIGHUP rescans SOURCE.\n",
       prog);
 }
 
@@ -169,6 +172,7 @@ apply_options(const LfsCmdline *cl, LfsOptions *o)
       (cl->links_name != NULL && !lfs_validate_links_name(cl->links_name, &error)) ||
       (cl->passthrough != NULL &&
        !lfs_parse_passthrough(cl->passthrough, &o->passthrough, &error)) ||
+      (cl->spin != NULL && !lfs_parse_spin(cl->spin, &o->spin_us, &error)) ||
       (cl->watch_mode != NULL &&
        !lfs_parse_watch_mode(cl->watch_mode, &o->watch, &error))) {
     fprintf(stderr, "linkfs: %s\n", error->message);
@@ -275,17 +279,21 @@ lfs_init(void *userdata, struct fuse_conn_info *conn)
   conn->max_readahead = LFS_VIEW_READAHEAD_KB * 1024;
 }
 
-/* FUSE passthrough, when wanted and possible; the session goes on
- * without it otherwise. */
+/* The device I/O hooks (devio.h), carrying FUSE passthrough when wanted
+ * and possible; without spinning or passthrough, libfuse's own I/O. The
+ * session goes on without them if they cannot be installed. */
 static void
-attach_passthrough(LfsCtx *c, struct fuse_session *se)
+attach_devio(LfsCtx *c, struct fuse_session *se)
 {
   c->kpass = lfs_kpass_new(c->opt.passthrough);
-  if (c->kpass == NULL)
+  if (c->kpass == NULL && c->opt.spin_us == 0)
     return;
-  int err = lfs_kpass_attach(c->kpass, se);
+  c->devio = lfs_devio_new(c->opt.spin_us, c->kpass);
+  int err = lfs_devio_attach(c->devio, se);
   if (err != 0) {
-    fprintf(stderr, "linkfs: warning: no FUSE passthrough: %s\n", g_strerror(err));
+    fprintf(stderr, "linkfs: warning: no FUSE passthrough or spin: %s\n",
+            g_strerror(err));
+    g_clear_pointer(&c->devio, lfs_devio_free);
     g_clear_pointer(&c->kpass, lfs_kpass_free);
   }
 }
@@ -313,7 +321,7 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, fo->mountpoint) == 0) {
       lfs_tune_readahead(fo->mountpoint);
-      attach_passthrough(c, se);
+      attach_devio(c, se);
       fuse_daemonize(fo->foreground);
       lfs_watch_start(c); /* threads after the fork of fuse_daemonize */
       lfs_vinval_start(c);
@@ -342,6 +350,7 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
     fuse_remove_signal_handlers(se);
   }
   fuse_session_destroy(se);
+  g_clear_pointer(&c->devio, lfs_devio_free);
   g_clear_pointer(&c->kpass, lfs_kpass_free);
   return ret != 0 ? 1 : 0;
 }
@@ -355,6 +364,7 @@ cmdline_clear(LfsCmdline *cl)
   free(cl->links);
   free(cl->links_name);
   free(cl->passthrough);
+  free(cl->spin);
   free(cl->watch_mode);
 }
 

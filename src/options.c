@@ -11,6 +11,7 @@ lfs_options_init(LfsOptions *o)
   o->links_name = g_strdup(".links");
   o->watch = LFS_WATCH_OFF;
   o->passthrough = TRUE;
+  o->spin_us = LFS_SPIN_DEFAULT_US;
 }
 
 void
@@ -67,6 +68,20 @@ lfs_parse_passthrough(const char *s, gboolean *out, GError **error)
   if (!parse_enum("passthrough", s, passthrough_names, &v, error))
     return FALSE;
   *out = v != 0;
+  return TRUE;
+}
+
+gboolean
+lfs_parse_spin(const char *s, guint *out, GError **error)
+{
+  guint64 v;
+  if (s == NULL || !g_ascii_string_to_unsigned(s, 10, 0, LFS_SPIN_MAX_US, &v, NULL)) {
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "invalid value '%s' for -o spin (expected microseconds, 0 to %d)",
+                s ? s : "", LFS_SPIN_MAX_US);
+    return FALSE;
+  }
+  *out = (guint)v;
   return TRUE;
 }
 

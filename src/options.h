@@ -28,6 +28,7 @@ typedef struct {
   char *links_name;
   LfsWatchMode watch;
   gboolean passthrough; /* FUSE passthrough where the kernel allows it */
+  guint spin_us;        /* devio.h: how long the reader polls the device */
 } LfsOptions;
 
 void lfs_options_init(LfsOptions *o);
@@ -38,6 +39,10 @@ gboolean lfs_parse_links_mode(const char *s, LfsLinksMode *out, GError **error);
 gboolean lfs_validate_links_name(const char *s, GError **error);
 /* -o passthrough=auto|off */
 gboolean lfs_parse_passthrough(const char *s, gboolean *out, GError **error);
+/* -o spin=US: 0 to LFS_SPIN_MAX_US microseconds */
+#define LFS_SPIN_DEFAULT_US 20
+#define LFS_SPIN_MAX_US 1000
+gboolean lfs_parse_spin(const char *s, guint *out, GError **error);
 /* -o watch=auto|fanotify|inotify */
 gboolean lfs_parse_watch_mode(const char *s, LfsWatchMode *out, GError **error);
 

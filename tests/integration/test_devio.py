@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""How the daemon reads requests (-o spin=US, src/devio.c): one thread at
+a time reads the FUSE device and serves quick requests itself; a request
+that waits must never hold up the others, whether it is one that is
+handed to another thread (a blocking lock) or a quick one that hangs (a
+lookup into a filesystem whose daemon is stopped)."""
+
+import fcntl
+import os
+import signal
+import subprocess
+import threading
+
+import pytest
+
+import linkfs_helpers as H
+from links_oracle import wait_ready
+
+# Generous: a thread that holds up the others never answers at all.
+ANSWER_TIMEOUT = 20
+
+
+def in_thread(fn, *args):
+    """Start fn(*args) in a daemon thread; returns (thread, result list)."""
+    out = []
+
+    def run():
+        try:
+            out.append(('ok', fn(*args)))
+        except Exception as e:  # report it in the test's thread
+            out.append(('error', e))
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, out
+
+
+def answered(fn, *args, timeout=ANSWER_TIMEOUT):
+    t, out = in_thread(fn, *args)
+    t.join(timeout)
+    assert not t.is_alive(), '%s got no answer in %s s' % (fn.__name__, timeout)
+    kind, value = out[0]
+    if kind == 'error':
+        raise value
+    return value
+
+
+def others_are_served(m):
+    """A listing, a stat, a create, a write and an unlink, each answered."""
+    assert 'f' in answered(os.listdir, m.v())
+    answered(os.stat, m.v('f'))
+    answered(m.v('new').write_bytes, b'data')
+    assert answered(m.s('new').read_bytes) == b'data'
+    answered(os.unlink, m.v('new'))
+    assert not m.s('new').exists()
+
+
+@pytest.mark.parametrize('spin', ['20', '0'])
+def test_blocked_lock_does_not_hold_up_other_requests(linkfs, spin):
+    m = linkfs('-o', 'spin=' + spin,
+               populate=lambda s: (s / 'f').write_bytes(b'x'))
+    holder = os.open(m.v('f'), os.O_RDONLY)
+    waiter = os.open(m.v('f'), os.O_RDONLY)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        t, out = in_thread(fcntl.flock, waiter, fcntl.LOCK_EX)
+        t.join(0.5)
+        assert t.is_alive(), 'the second flock did not wait'
+        others_are_served(m)
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        t.join(ANSWER_TIMEOUT)
+        assert not t.is_alive() and out == [('ok', None)]
+    finally:
+        os.close(holder)
+        os.close(waiter)
+
+
+def test_hung_lookup_does_not_hold_up_other_requests(linkfs, tmp_path):
+    """A lookup is served by the reading thread itself; when it hangs (the
+    source holds a FUSE mount whose daemon is stopped), a standby thread
+    takes the device over and the rest of the view keeps answering."""
+    outer_src = tmp_path / 'outer-src'
+    outer_src.mkdir()
+    (outer_src / 'f').write_bytes(b'x')
+    inner = linkfs(mnt=outer_src / 'hung',
+                   populate=lambda s: (s / 'g').write_bytes(b'y'))
+    outer = linkfs(src=outer_src)
+    wait_ready(outer)
+    assert (outer.v('hung', 'g')).read_bytes() == b'y'
+    inner.signal(signal.SIGSTOP)
+    try:
+        t, out = in_thread(os.stat, outer.v('hung', 'never-looked-up'))
+        t.join(0.5)
+        assert t.is_alive(), 'the lookup into the stopped mount did not wait'
+        others_are_served(outer)
+    finally:
+        inner.signal(signal.SIGCONT)
+    t.join(ANSWER_TIMEOUT)
+    assert not t.is_alive()
+    assert out[0][0] == 'error' and isinstance(out[0][1], FileNotFoundError)
+
+
+@pytest.mark.parametrize('value', ['fast', '-1', '1001', ''])
+def test_bad_spin_value_is_refused(linkfs_env, tmp_path, value):
+    (tmp_path / 's').mkdir()
+    (tmp_path / 'm').mkdir()
+    r = subprocess.run([linkfs_env, '-f', '-o', 'spin=' + value,
+                        str(tmp_path / 's'), str(tmp_path / 'm')],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert 'spin' in r.stderr and len(r.stderr.splitlines()) == 1
+    assert not H.fuse_mounted(tmp_path / 'm')

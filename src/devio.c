@@ -90,8 +90,6 @@ lfs_devio_quick_opcode(guint32 opcode)
 {
   switch (opcode) {
   case FUSE_LOOKUP:
-  case FUSE_FORGET:
-  case FUSE_BATCH_FORGET:
   case FUSE_GETATTR:
   case FUSE_READLINK:
   case FUSE_GETXATTR:

@@ -54,10 +54,11 @@ def others_are_served(m):
     assert not m.s('new').exists()
 
 
-@pytest.mark.parametrize('spin', ['20', '0'])
-def test_blocked_lock_does_not_hold_up_other_requests(linkfs, spin):
-    m = linkfs('-o', 'spin=' + spin,
-               populate=lambda s: (s / 'f').write_bytes(b'x'))
+@pytest.mark.parametrize('opts', ['spin=20', 'spin=0', 'clone_fd'])
+def test_blocked_lock_does_not_hold_up_other_requests(linkfs, opts):
+    """A flock that waits is handed to a worker of its own (with a device
+    descriptor per worker too: clone_fd)."""
+    m = linkfs('-o', opts, populate=lambda s: (s / 'f').write_bytes(b'x'))
     holder = os.open(m.v('f'), os.O_RDONLY)
     waiter = os.open(m.v('f'), os.O_RDONLY)
     try:

@@ -29,6 +29,8 @@ typedef struct {
   gint64 started_us;  /* monotonic time the current scan started */
   double seconds;     /* duration of the last finished scan */
   GThread *thread;
+  int wake_fd; /* eventfd: the scan thread has something to do, or must stop */
+  int stop_fd; /* eventfd, readable from the stop on: for threads polling */
 } LfsScanState;
 
 typedef struct {
@@ -105,6 +107,8 @@ int lfs_open_rel(LfsCtx *c, const char *relpath, int flags, int *fd);
 int lfs_stat_rel(LfsCtx *c, const char *relpath, struct stat *st);
 
 /* scan.c */
+void lfs_scan_init(LfsScanState *s);
+void lfs_scan_clear(LfsScanState *s);
 void lfs_scan_start(LfsCtx *c);
 void lfs_scan_stop(LfsCtx *c);
 /* Wait while a scan is running; FALSE if unmounting. */
@@ -113,6 +117,9 @@ gboolean lfs_scan_wait_ready(LfsCtx *c);
 gboolean lfs_scan_state(LfsCtx *c, double *seconds);
 void lfs_scan_mark_dirty(LfsCtx *c);
 gboolean lfs_scan_stopping(LfsCtx *c);
+/* Wait until fd is readable or the mount is stopping, without a timeout:
+ * TRUE if fd is readable. */
+gboolean lfs_scan_poll_until_stop(LfsCtx *c, int fd);
 /* Ask the scan thread for a new full scan (as SIGHUP does). */
 void lfs_scan_request(LfsCtx *c);
 /* Index the directory relpath and everything below it (a new directory). */

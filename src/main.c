@@ -430,8 +430,7 @@ prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
   ctx.vnodes = lfs_vnodes_new();
   g_rw_lock_init(&ctx.change_lock);
   g_rw_lock_init(&ctx.vreply_lock);
-  g_mutex_init(&ctx.scan.lock);
-  g_cond_init(&ctx.scan.cond);
+  lfs_scan_init(&ctx.scan);
   int ret = 1;
   if (check_args(cl, &ctx, args, &fo)) {
     add_mount_options(cl, &ctx, args);
@@ -449,8 +448,7 @@ prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
   g_free(ctx.mp_name);
   g_rw_lock_clear(&ctx.change_lock);
   g_rw_lock_clear(&ctx.vreply_lock);
-  g_mutex_clear(&ctx.scan.lock);
-  g_cond_clear(&ctx.scan.cond);
+  lfs_scan_clear(&ctx.scan);
   free(ctx.source);
   free(fo.mountpoint);
   lfs_options_clear(&ctx.opt);

@@ -18,9 +18,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 /* Workers of one walk, at most: the stats of a scan are CPU work in the
@@ -43,6 +46,47 @@ typedef struct {
 typedef struct {
   guint64 entries, dirs, unreadable;
 } Counts;
+
+void
+lfs_scan_init(LfsScanState *s)
+{
+  g_mutex_init(&s->lock);
+  g_cond_init(&s->cond);
+  s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+void
+lfs_scan_clear(LfsScanState *s)
+{
+  g_mutex_clear(&s->lock);
+  g_cond_clear(&s->cond);
+  if (s->wake_fd >= 0)
+    close(s->wake_fd);
+  if (s->stop_fd >= 0)
+    close(s->stop_fd);
+}
+
+/* An eventfd write; a counter that is already huge stays readable. */
+static void
+kick(int fd)
+{
+  guint64 one = 1;
+  if (fd >= 0 && write(fd, &one, sizeof one) < 0 && errno != EAGAIN)
+    g_warning("eventfd write: %s", g_strerror(errno));
+}
+
+gboolean
+lfs_scan_poll_until_stop(LfsCtx *c, int fd)
+{
+  struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+                        {.fd = c->scan.stop_fd, .events = POLLIN}};
+  /* Without an eventfd (never seen), look at the flag every 200 ms. */
+  int timeout = c->scan.stop_fd >= 0 ? -1 : 200;
+  while (poll(p, 2, timeout) < 0 && errno == EINTR)
+    ;
+  return (p[0].revents & POLLIN) != 0;
+}
 
 gboolean
 lfs_scan_stopping(LfsCtx *c)
@@ -328,6 +372,30 @@ seek_once(LfsCtx *c)
   lfs_vinval_sync(c, FALSE);
 }
 
+/* Sleeps until SIGHUP (blocked in every thread, read from a signalfd) or
+ * a kick of wake_fd; TRUE for SIGHUP. Without the descriptors (never
+ * seen), it looks every 100 ms. */
+static gboolean
+wait_for_work(LfsCtx *c, int sigfd, const sigset_t *hup)
+{
+  if (sigfd < 0 || c->scan.wake_fd < 0) {
+    struct timespec tick = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+    return sigtimedwait(hup, NULL, &tick) == SIGHUP;
+  }
+  struct pollfd p[2] = {{.fd = sigfd, .events = POLLIN},
+                        {.fd = c->scan.wake_fd, .events = POLLIN}};
+  while (poll(p, 2, -1) < 0 && errno == EINTR)
+    ;
+  gboolean got = FALSE;
+  struct signalfd_siginfo si;
+  while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+    got = TRUE;
+  guint64 n;
+  while (read(c->scan.wake_fd, &n, sizeof n) == (ssize_t)sizeof n)
+    ;
+  return got;
+}
+
 static gpointer
 scan_thread(gpointer data)
 {
@@ -335,11 +403,11 @@ scan_thread(gpointer data)
   sigset_t hup;
   sigemptyset(&hup);
   sigaddset(&hup, SIGHUP);
+  lfs_autofd sigfd = signalfd(-1, &hup, SFD_CLOEXEC | SFD_NONBLOCK);
   scan_once(c);
   lfs_vinval_sync(c, FALSE);
   while (!lfs_scan_stopping(c)) {
-    struct timespec tick = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
-    gboolean hup_now = sigtimedwait(&hup, NULL, &tick) == SIGHUP;
+    gboolean hup_now = wait_for_work(c, sigfd, &hup);
     g_mutex_lock(&c->scan.lock);
     gboolean asked = c->scan.requested;
     c->scan.requested = FALSE;
@@ -371,6 +439,8 @@ lfs_scan_stop(LfsCtx *c)
   c->scan.stop = TRUE;
   g_cond_broadcast(&c->scan.cond);
   g_mutex_unlock(&c->scan.lock);
+  kick(c->scan.stop_fd);
+  kick(c->scan.wake_fd);
   if (c->scan.thread != NULL)
     g_thread_join(g_steal_pointer(&c->scan.thread));
   g_clear_pointer(&c->scan.seek, g_hash_table_unref);
@@ -413,6 +483,7 @@ lfs_scan_request(LfsCtx *c)
   g_mutex_lock(&c->scan.lock);
   c->scan.requested = TRUE;
   g_mutex_unlock(&c->scan.lock);
+  kick(c->scan.wake_fd);
 }
 
 /* A subtree scanned in (a directory made, or moved in from outside SOURCE)
@@ -449,6 +520,7 @@ lfs_scan_seek(LfsCtx *c, dev_t dev, ino_t ino)
     c->scan.seek_pending++;
   }
   g_mutex_unlock(&c->scan.lock);
+  kick(c->scan.wake_fd);
 }
 
 guint64

@@ -101,8 +101,7 @@ watch_thread(gpointer data)
   LfsCtx *c = data;
   LfsWatch *w = c->watch;
   while (!lfs_scan_stopping(c)) {
-    struct pollfd p = {.fd = w->fd, .events = POLLIN};
-    if (poll(&p, 1, 200) <= 0)
+    if (!lfs_scan_poll_until_stop(c, w->fd))
       continue;
     if (w->kind == LFS_WATCH_FANOTIFY)
       lfs_fanotify_read(c);

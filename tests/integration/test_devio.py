@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -110,3 +111,30 @@ def test_bad_spin_value_is_refused(linkfs_env, tmp_path, value):
     assert r.returncode != 0
     assert 'spin' in r.stderr and len(r.stderr.splitlines()) == 1
     assert not H.fuse_mounted(tmp_path / 'm')
+
+
+def context_switches(pid):
+    """Voluntary and involuntary context switches of all the process's
+    threads so far."""
+    total = 0
+    for tid in os.listdir('/proc/%d/task' % pid):
+        with open('/proc/%d/task/%s/status' % (pid, tid)) as f:
+            for line in f:
+                if line.startswith(('voluntary_ctxt_switches',
+                                    'nonvoluntary_ctxt_switches')):
+                    total += int(line.split()[1])
+    return total
+
+
+def test_idle_mount_does_not_wake_up(linkfs):
+    """No thread polls on a timer: once the requests stop (and the standby
+    has seen a second of quiet), the daemon sleeps until the next one."""
+    m = linkfs(populate=lambda s: (s / 'f').write_bytes(b'x'))
+    wait_ready(m)
+    for _ in range(200):
+        os.stat(m.v('f'))
+        os.listdir(m.v())
+    time.sleep(2.0)  # the standby's second of looks, and then some
+    before = context_switches(m.pid)
+    time.sleep(3.0)
+    assert context_switches(m.pid) - before <= 2

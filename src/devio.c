@@ -48,6 +48,9 @@ struct LfsDevio {
   gboolean standby;      /* a follower watches the reader */
   gboolean standby_idle; /* atomic too: it sleeps without a timeout */
   gint64 busy_since;     /* atomic: the reader serves a quick request since (µs), or 0 */
+  /* Set for a thread once it has held the role: a worker that libfuse
+   * ends (-o max_idle_threads) while it holds the role gives it up. */
+  pthread_key_t exit_key;
 
   /* The reader's own. */
   guint skip;
@@ -56,6 +59,8 @@ struct LfsDevio {
   gint64 served_us;
   int nonblocking_fd;
 };
+
+static void give_role_cleanup(void *p);
 
 LfsDevio *
 lfs_devio_new(guint spin_us, LfsKpass *kpass)
@@ -71,6 +76,7 @@ lfs_devio_new(guint spin_us, LfsKpass *kpass)
   pthread_cond_init(&d->followers, NULL);
   pthread_cond_init(&d->standby_cond, &attr);
   pthread_condattr_destroy(&attr);
+  pthread_key_create(&d->exit_key, give_role_cleanup);
   return d;
 }
 
@@ -79,6 +85,7 @@ lfs_devio_free(LfsDevio *d)
 {
   if (d == NULL)
     return;
+  pthread_key_delete(d->exit_key);
   pthread_cond_destroy(&d->followers);
   pthread_cond_destroy(&d->standby_cond);
   pthread_mutex_destroy(&d->lock);
@@ -234,6 +241,8 @@ take_role(LfsDevio *d)
   d->holder = self;
   __atomic_store_n(&d->busy_since, 0, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&d->lock);
+  if (pthread_getspecific(d->exit_key) == NULL)
+    pthread_setspecific(d->exit_key, d);
 }
 
 /* The reader's descriptors are non-blocking (libfuse's clone_fd gives

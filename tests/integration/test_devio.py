@@ -55,7 +55,8 @@ def others_are_served(m):
     assert not m.s('new').exists()
 
 
-@pytest.mark.parametrize('opts', ['spin=20', 'spin=0', 'clone_fd'])
+@pytest.mark.parametrize('opts', ['spin=20', 'spin=0', 'clone_fd',
+                                  'max_idle_threads=1'])
 def test_blocked_lock_does_not_hold_up_other_requests(linkfs, opts):
     """A flock that waits is handed to a worker of its own (with a device
     descriptor per worker too: clone_fd)."""

@@ -416,6 +416,19 @@ lfs_itab_statat(LfsInodeTable *t, LfsInode *parent, const char *name, struct sta
 }
 
 int
+lfs_itab_stat(LfsInodeTable *t, LfsInode *i, struct stat *st)
+{
+  int fd;
+  int err = lfs_inode_fd_get(t, i, &fd);
+  if (err != 0)
+    return err;
+  if (fstat(fd, st) < 0)
+    err = errno;
+  lfs_inode_fd_put(t, i);
+  return err;
+}
+
+int
 lfs_itab_openat(LfsInodeTable *t, LfsInode *parent, const char *name, int flags, int *fd)
 {
   int pfd;
@@ -588,6 +601,18 @@ lfs_itab_unref(LfsInodeTable *t, LfsInode *i)
   i->refs--;
   maybe_free_locked(t, i);
   itab_unlock(t);
+}
+
+gboolean
+lfs_itab_named(LfsInodeTable *t, LfsInode *i)
+{
+  g_mutex_lock(&t->lock);
+  LfsInode *p = i;
+  while (p != t->root && p->name != NULL)
+    p = p->parent;
+  gboolean named = p == t->root;
+  itab_unlock(t);
+  return named;
 }
 
 char *

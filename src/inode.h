@@ -51,6 +51,8 @@ int lfs_itab_statat(LfsInodeTable *t, LfsInode *parent, const char *name,
                     struct stat *st);
 int lfs_itab_openat(LfsInodeTable *t, LfsInode *parent, const char *name, int flags,
                     int *fd);
+/* fstat of i itself, through its descriptor. */
+int lfs_itab_stat(LfsInodeTable *t, LfsInode *i, struct stat *st);
 /* Whether (parent, name) is the guarded mountpoint. */
 gboolean lfs_itab_is_guarded(LfsInodeTable *t, LfsInode *parent, const char *name);
 
@@ -123,3 +125,5 @@ void lfs_itab_unref(LfsInodeTable *t, LfsInode *i);
 /* i's path relative to SOURCE ("" for the root), as last named through the
  * view; NULL if it has no name any more. */
 char *lfs_itab_path(LfsInodeTable *t, LfsInode *i);
+/* Whether lfs_itab_path would give a path (without making it). */
+gboolean lfs_itab_named(LfsInodeTable *t, LfsInode *i);

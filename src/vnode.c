@@ -601,13 +601,35 @@ described_path(LfsCtx *c, const VNode *vn)
   }
 }
 
+/* lstat of the real entry a virtual one describes. D and D/NAME are
+ * stated through D's descriptor, without making their paths. */
+static int
+stat_described(LfsCtx *c, const VNode *vn, struct stat *st)
+{
+  switch (vn->kind) {
+  case VN_SIBDIR:
+  case VN_SIBLINK:
+  case VN_DANGLINK:
+    if (!lfs_itab_named(c->itab, vn->dir))
+      return ENOENT;
+    return lfs_itab_statat(c->itab, vn->dir, vn->name, st);
+  case VN_LINKS:
+  case VN_SIBLINGS:
+  case VN_DANGLING:
+    if (!lfs_itab_named(c->itab, vn->dir))
+      return ENOENT;
+    return lfs_itab_stat(c->itab, vn->dir, st);
+  default: {
+    g_autofree char *path = described_path(c, vn);
+    return path == NULL ? ENOENT : lfs_stat_rel(c, path, st);
+  }
+  }
+}
+
 int
 lfs_vnode_stat(LfsCtx *c, const VNode *vn, struct stat *st)
 {
-  g_autofree char *path = described_path(c, vn);
-  if (path == NULL)
-    return ENOENT;
-  int err = lfs_stat_rel(c, path, st);
+  int err = stat_described(c, vn, st);
   if (err != 0)
     return err;
   st->st_ino = vn->vino;

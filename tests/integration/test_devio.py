@@ -139,3 +139,46 @@ def test_idle_mount_does_not_wake_up(linkfs):
     before = context_switches(m.pid)
     time.sleep(3.0)
     assert context_switches(m.pid) - before <= 2
+
+
+def client(m, k, rounds):
+    """One client's mix of quick and handed-over requests."""
+    d = m.v('c%d' % k)
+    os.mkdir(d)
+    for i in range(rounds):
+        p = d / ('f%d' % i)
+        p.write_bytes(b'%d' % i)
+        assert os.stat(p).st_size == len(b'%d' % i)
+        assert p.name in os.listdir(d)
+        with pytest.raises(OSError):
+            os.getxattr(p, 'user.none')
+        q = d / ('g%d' % i)
+        os.rename(p, q)
+        fd = os.open(q, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            assert os.read(fd, 16) == b'%d' % i
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+        if i % 2:
+            os.unlink(q)
+    return sorted(n for n in os.listdir(d) if n != '.links')
+
+
+@pytest.mark.parametrize('opts', [(), ('-o', 'spin=0'), ('-s',)],
+                         ids=['spin', 'nospin', 'single'])
+def test_parallel_clients_are_all_answered(linkfs, opts):
+    m = linkfs(*opts)
+    rounds = 150
+    threads = [in_thread(client, m, k, rounds) for k in range(4)]
+    for t, out in threads:
+        t.join(120)
+        assert not t.is_alive(), 'a client got no answer'
+        kind, value = out[0]
+        if kind == 'error':
+            raise value
+        assert value == sorted('g%d' % i for i in range(0, rounds, 2))
+    for k in range(4):
+        assert sorted(os.listdir(m.s('c%d' % k))) == \
+            sorted('g%d' % i for i in range(0, rounds, 2))

@@ -174,26 +174,37 @@ slot_lookup(LfsIndex *idx, const LfsDir **d_out, const char *dir, const char *na
 /* ---- siblings/ and dangling/ ---- */
 
 static gint
-cmp_group_name(gconstpointer a, gconstpointer b)
+cmp_strings(gconstpointer a, gconstpointer b)
 {
-  const LfsGroupInfo *x = *(LfsGroupInfo *const *)a, *y = *(LfsGroupInfo *const *)b;
-  return strcmp(x->name, y->name);
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 GPtrArray *
-lfs_index_list_siblings(LfsIndex *idx, const char *dir)
+lfs_index_list_sibling_names(LfsIndex *idx, const char *dir)
 {
-  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lfs_group_info_free);
+  GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
   g_rw_lock_reader_lock(&idx->lock);
   const LfsDir *d = lfs_relpath_is_valid(dir) ? lfsi_dir_lookup(idx, dir, FALSE) : NULL;
   for (guint32 i = 0; d != NULL && i < d->cap; i++) {
-    const LfsGroup *g = d->slots[i].name ? slot_group(d->slots[i].val) : NULL;
-    if (g != NULL)
-      g_ptr_array_add(out, group_info(g, d, d->slots[i].name, TRUE));
+    if (d->slots[i].name != NULL && slot_group(d->slots[i].val) != NULL)
+      g_ptr_array_add(out, g_strdup(d->slots[i].name));
   }
   g_rw_lock_reader_unlock(&idx->lock);
-  g_ptr_array_sort(out, cmp_group_name);
+  g_ptr_array_sort(out, cmp_strings);
   return out;
+}
+
+gboolean
+lfs_index_has_siblings(LfsIndex *idx, const char *dir, const char *name)
+{
+  if (!lfs_relpath_is_valid(dir) || !lfs_name_is_valid(name))
+    return FALSE;
+  g_rw_lock_reader_lock(&idx->lock);
+  const LfsDir *d;
+  const LfsSlot *s = slot_lookup(idx, &d, dir, name);
+  gboolean has = s != NULL && slot_group(s->val) != NULL;
+  g_rw_lock_reader_unlock(&idx->lock);
+  return has;
 }
 
 LfsGroupInfo *

@@ -220,9 +220,12 @@ gboolean lfs_ino_key_equal(gconstpointer a, gconstpointer b);
  * @dir/@name. */
 GArray *lfs_index_groups_below(LfsIndex *idx, const char *dir, const char *name);
 
-/* siblings/ of @dir: its hard-linked entries sorted by name (strcmp),
- * each with the OTHER paths of its group.  Empty array if none. */
-GPtrArray *lfs_index_list_siblings(LfsIndex *idx, const char *dir);
+/* siblings/ of @dir: the names of its hard-linked entries, sorted by
+ * strcmp.  Empty array if none. */
+GPtrArray *lfs_index_list_sibling_names(LfsIndex *idx, const char *dir);
+
+/* Whether @dir/@name is a hard-linked entry (has a siblings/NAME). */
+gboolean lfs_index_has_siblings(LfsIndex *idx, const char *dir, const char *name);
 
 /* siblings/NAME of @dir, or NULL if @name is not a hard-linked entry. */
 LfsGroupInfo *lfs_index_get_siblings(LfsIndex *idx, const char *dir, const char *name);

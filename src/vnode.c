@@ -364,9 +364,8 @@ lfs_vnode_child(LfsCtx *c, LfsSeer *seer, const VNode *p, const char *name, VSpe
   g_autofree char *path = NULL;
   switch (p->kind) {
   case VN_SIBLINGS: {
-    g_autoptr(LfsGroupInfo) g = lfs_index_get_siblings(c->index, d, name);
     path = lfs_path_join(d, name);
-    if (g == NULL || !lfs_seer_sees(seer, path))
+    if (!lfs_index_has_siblings(c->index, d, name) || !lfs_seer_sees(seer, path))
       return ENOENT;
     *out = (VSpec){.kind = VN_SIBDIR, .dir = p->dir, .name = name};
     return 0;
@@ -453,12 +452,11 @@ list_index_dir(LfsCtx *c, LfsSeer *seer, const VNode *vn, const char *d, GPtrArr
 {
   switch (vn->kind) {
   case VN_SIBLINGS: {
-    g_autoptr(GPtrArray) sib = lfs_index_list_siblings(c->index, d);
-    for (guint k = 0; k < sib->len; k++) {
-      LfsGroupInfo *g = sib->pdata[k];
-      g_autofree char *path = lfs_path_join(d, g->name);
+    g_autoptr(GPtrArray) names = lfs_index_list_sibling_names(c->index, d);
+    for (guint k = 0; k < names->len; k++) {
+      g_autofree char *path = lfs_path_join(d, names->pdata[k]);
       if (lfs_seer_sees(seer, path))
-        g_ptr_array_add(out, g_strdup(g->name));
+        g_ptr_array_add(out, g_strdup(names->pdata[k]));
     }
     break;
   }

@@ -151,7 +151,7 @@ test_rename_dir(void)
   g_autoptr(GPtrArray) dl = lfs_index_list_all_dangling(idx);
   g_assert_cmpuint(dl->len, ==, 1);
   g_assert_cmpstr(((LfsSymlinkInfo *)dl->pdata[0])->path, ==, "dst/moved/here/deep/l");
-  g_autoptr(GPtrArray) sib = lfs_index_list_siblings(idx, "dst/moved/here/deep/er");
+  g_autoptr(GPtrArray) sib = lfs_index_list_sibling_names(idx, "dst/moved/here/deep/er");
   g_assert_cmpuint(sib->len, ==, 1);
   g_assert_null(lfs_index_get_siblings(idx, "src/deep/er", "f"));
 
@@ -232,11 +232,19 @@ test_siblings_listing(void)
   lfs_index_add_symlink(idx, "p", "link", DEV, 72, 2, "zeta", FALSE);
   lfs_index_add_symlink(idx, "", "link2", DEV, 72, 2, "p/zeta", FALSE);
 
-  g_autoptr(GPtrArray) s = lfs_index_list_siblings(idx, "p");
+  g_autoptr(GPtrArray) s = lfs_index_list_sibling_names(idx, "p");
   g_assert_cmpuint(s->len, ==, 3);
-  LfsGroupInfo *g0 = s->pdata[0], *g1 = s->pdata[1], *g2 = s->pdata[2];
-  g_assert_cmpstr(g0->name, ==, "alpha");
-  g_assert_cmpstr(g1->name, ==, "link");
+  g_assert_cmpstr(s->pdata[0], ==, "alpha");
+  g_assert_cmpstr(s->pdata[1], ==, "link");
+  g_assert_cmpstr(s->pdata[2], ==, "zeta");
+  g_assert_true(lfs_index_has_siblings(idx, "p", "zeta"));
+  g_assert_true(lfs_index_has_siblings(idx, "p", "link"));
+  g_assert_false(lfs_index_has_siblings(idx, "q", "r")); /* a directory */
+  g_assert_false(lfs_index_has_siblings(idx, "p", "missing"));
+  g_assert_false(lfs_index_has_siblings(idx, "nonexistent", "zeta"));
+  g_autoptr(LfsGroupInfo) g0 = lfs_index_get_siblings(idx, "p", "alpha");
+  g_autoptr(LfsGroupInfo) g1 = lfs_index_get_siblings(idx, "p", "link");
+  g_autoptr(LfsGroupInfo) g2 = lfs_index_get_siblings(idx, "p", "zeta");
   g_assert_cmpstr(g2->name, ==, "zeta");
   g_autofree char *o0 = paths_str(g0->paths);
   g_autofree char *o1 = paths_str(g1->paths);
@@ -247,7 +255,7 @@ test_siblings_listing(void)
   g_assert_cmpstr(o2, ==, "q/b q/r/z");
   g_assert_cmpstr(((LfsPath *)g2->paths->pdata[0])->flat, ==, "q" LFS_FLAT_SLASH "b");
 
-  g_autoptr(GPtrArray) none = lfs_index_list_siblings(idx, "nonexistent");
+  g_autoptr(GPtrArray) none = lfs_index_list_sibling_names(idx, "nonexistent");
   g_assert_cmpuint(none->len, ==, 0);
   g_autoptr(LfsGroupInfo) one = lfs_index_get_siblings(idx, "q/r", "z");
   g_autofree char *ones = paths_str(one->paths);
@@ -470,7 +478,9 @@ reader_thread(gpointer data)
   ThreadArg *a = data;
   for (int i = 0; i < 300; i++) {
     g_autoptr(GPtrArray) g = lfs_index_list_groups(a->idx, TRUE);
-    g_autoptr(GPtrArray) s = lfs_index_list_siblings(a->idx, "t0/d1");
+    g_autoptr(GPtrArray) s = lfs_index_list_sibling_names(a->idx, "t0/d1");
+    for (guint k = 0; k < s->len; k++)
+      lfs_group_info_free(lfs_index_get_siblings(a->idx, "t0/d1", s->pdata[k]));
     LfsIndexCounters c;
     lfs_index_get_counters(a->idx, &c);
   }

@@ -22,11 +22,11 @@
  * the list of recent replies if it may be cached). Call under the reader
  * side of c->vreply_lock. */
 static int
-vnode_entry(LfsCtx *c, const VSpec *spec, struct fuse_entry_param *e)
+vnode_entry(LfsCtx *c, const VSpec *spec, const char *target, struct fuse_entry_param *e)
 {
   VNode *vn = lfs_vnode_get(c, spec);
   *e = (struct fuse_entry_param){.ino = lfs_vnode_nodeid(vn)};
-  int err = lfs_vnode_stat(c, vn, &e->attr);
+  int err = lfs_vnode_stat_to(c, vn, target, &e->attr);
   if (err != 0) {
     lfs_vnode_forget(c, vn, 1);
     return err;
@@ -42,7 +42,7 @@ static void
 reply_vnode_entry(fuse_req_t req, LfsCtx *c, const VSpec *spec)
 {
   struct fuse_entry_param e;
-  int err = vnode_entry(c, spec, &e);
+  int err = vnode_entry(c, spec, NULL, &e);
   if (err != 0)
     fuse_reply_err(req, err);
   else if (fuse_reply_entry(req, &e) != 0)
@@ -220,17 +220,19 @@ child_spec(LfsCtx *c, const VNode *p, const char *name)
   return s;
 }
 
-/* An open virtual directory: its listing, and the index generation it
- * was made from. */
+/* An open virtual directory: its listing, the index generation it was
+ * made from, and for siblings/NAME/ and inodes/INO/ the group listed. */
 typedef struct {
   LfsDirSnap *snap;
   guint64 generation;
+  LfsGroupInfo *group;
 } VDirHandle;
 
 static void
 vdir_free(VDirHandle *h)
 {
   lfs_dirsnap_free(h->snap);
+  lfs_group_info_free(h->group);
   g_free(h);
 }
 
@@ -241,15 +243,17 @@ v_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   VNode *vn = lfs_vnode(ino);
   g_autoptr(LfsSeer) seer = lfs_seer_new(c, req);
   g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(LfsGroupInfo) group = NULL;
   if (vn->kind != VN_LINKS)
     lfs_scan_wait_ready(c); /* as the listing does, before the generation */
   guint64 generation = lfs_index_generation(c->index);
-  int err = lfs_vnode_list(c, seer, vn, &names);
+  int err = lfs_vnode_list(c, seer, vn, &names, &group);
   if (err != 0) {
     fuse_reply_err(req, err);
     return;
   }
   VDirHandle *h = g_new0(VDirHandle, 1);
+  h->group = g_steal_pointer(&group);
   LfsDirSnap *snap = h->snap = lfs_dirsnap_new();
   h->generation = generation;
   lfs_dirsnap_append(snap, vn->vino, DT_DIR, ".");
@@ -266,6 +270,28 @@ v_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     vdir_free(h);
 }
 
+/* The spec of a listed entry (and the target of a listed symlink): from
+ * the group listed, when there is one, else looked up again. Only while
+ * the index is what the listing was made from. */
+static gboolean
+listed_spec(LfsCtx *c, const VNode *vn, const VDirHandle *h, const char *name,
+            VSpec *spec, const char **target)
+{
+  if (h->group == NULL)
+    return lfs_vnode_child(c, NULL, vn, name, spec) == 0;
+  *target = lfs_group_flat_path(h->group, name);
+  if (vn->kind == VN_SIBDIR)
+    *spec = (VSpec){.kind = VN_SIBLINK, .dir = vn->dir, .name = vn->name, .flat = name};
+  else
+    *spec = (VSpec){.kind = VN_INOLINK,
+                    .dir = vn->dir,
+                    .gdev = vn->gdev,
+                    .gino = vn->gino,
+                    .name = vn->name,
+                    .flat = name};
+  return *target != NULL;
+}
+
 /* Add a readdirplus entry, one the kernel may cache if the index is still
  * what the listing was made from. Returns its size, as
  * fuse_add_direntry_plus does (added only if that is <= size). */
@@ -276,13 +302,14 @@ add_plus_entry(fuse_req_t req, LfsCtx *c, const VNode *vn, VDirHandle *h, char *
   struct fuse_entry_param e = {.attr.st_ino = de->ino,
                                .attr.st_mode = (mode_t)de->type << 12};
   VSpec spec;
+  const char *target = NULL;
   gboolean cache = c->vtimeout > 0 && vn->kind != VN_ALLDANG && strcmp(name, ".") != 0 &&
                    strcmp(name, "..") != 0 &&
                    fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0) <= size &&
                    lfs_index_generation(c->index) == h->generation &&
-                   lfs_vnode_child(c, NULL, vn, name, &spec) == 0;
+                   listed_spec(c, vn, h, name, &spec, &target);
   /* ino 0: the kernel looks the entry up itself when it needs it. */
-  if (cache && vnode_entry(c, &spec, &e) != 0)
+  if (cache && vnode_entry(c, &spec, target, &e) != 0)
     e = (struct fuse_entry_param){.attr.st_ino = de->ino,
                                   .attr.st_mode = (mode_t)de->type << 12};
   size_t n = fuse_add_direntry_plus(req, buf, size, name, &e, next);

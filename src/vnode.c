@@ -447,8 +447,16 @@ list_paths(LfsSeer *seer, GPtrArray *paths, GPtrArray *out)
   }
 }
 
+const char *
+lfs_group_flat_path(const LfsGroupInfo *g, const char *flat)
+{
+  LfsPath *lp = find_flat(g->paths, flat);
+  return lp ? lp->path : NULL;
+}
+
 static void
-list_index_dir(LfsCtx *c, LfsSeer *seer, const VNode *vn, const char *d, GPtrArray *out)
+list_index_dir(LfsCtx *c, LfsSeer *seer, const VNode *vn, const char *d, GPtrArray *out,
+               LfsGroupInfo **group)
 {
   switch (vn->kind) {
   case VN_SIBLINGS: {
@@ -464,6 +472,8 @@ list_index_dir(LfsCtx *c, LfsSeer *seer, const VNode *vn, const char *d, GPtrArr
     g_autoptr(LfsGroupInfo) g = lfs_index_get_siblings(c->index, d, vn->name);
     if (g != NULL)
       list_paths(seer, g->paths, out);
+    if (group != NULL)
+      *group = g_steal_pointer(&g);
     break;
   }
   case VN_DANGLING: {
@@ -489,6 +499,8 @@ list_index_dir(LfsCtx *c, LfsSeer *seer, const VNode *vn, const char *d, GPtrArr
     g_autoptr(LfsGroupInfo) g = lfs_index_get_group(c->index, vn->gdev, vn->gino);
     if (g != NULL)
       list_paths(seer, g->paths, out);
+    if (group != NULL)
+      *group = g_steal_pointer(&g);
     break;
   }
   case VN_ALLDANG: {
@@ -506,7 +518,8 @@ list_index_dir(LfsCtx *c, LfsSeer *seer, const VNode *vn, const char *d, GPtrArr
 }
 
 int
-lfs_vnode_list(LfsCtx *c, LfsSeer *seer, const VNode *vn, GPtrArray **names)
+lfs_vnode_list(LfsCtx *c, LfsSeer *seer, const VNode *vn, GPtrArray **names,
+               LfsGroupInfo **group)
 {
   if (!lfs_vnode_is_dir(vn->kind))
     return ENOTDIR;
@@ -522,7 +535,7 @@ lfs_vnode_list(LfsCtx *c, LfsSeer *seer, const VNode *vn, GPtrArray **names)
     if ((vn->kind == VN_SIBLINGS || vn->kind == VN_DANGLING) && seer != NULL &&
         !sees_dir(seer, d))
       return EACCES;
-    list_index_dir(c, seer, vn, d, out);
+    list_index_dir(c, seer, vn, d, out, group);
   }
   g_ptr_array_sort(out, cmp_names);
   *names = g_steal_pointer(&out);
@@ -627,6 +640,12 @@ stat_described(LfsCtx *c, const VNode *vn, struct stat *st)
 int
 lfs_vnode_stat(LfsCtx *c, const VNode *vn, struct stat *st)
 {
+  return lfs_vnode_stat_to(c, vn, NULL, st);
+}
+
+int
+lfs_vnode_stat_to(LfsCtx *c, const VNode *vn, const char *target, struct stat *st)
+{
   int err = stat_described(c, vn, st);
   if (err != 0)
     return err;
@@ -643,10 +662,14 @@ lfs_vnode_stat(LfsCtx *c, const VNode *vn, struct stat *st)
     st->st_nlink = 1;
     st->st_size = (off_t)strlen(text);
   } else {
-    g_autofree char *target = NULL;
-    g_autofree char *from = lfs_vnode_dir_path(c, vn, TRUE);
-    if (lfs_vnode_target(c, vn, &target) != 0 || from == NULL)
+    g_autofree char *found = NULL;
+    if (target == NULL && lfs_vnode_target(c, vn, &found) != 0)
       return ENOENT;
+    g_autofree char *from = lfs_vnode_dir_path(c, vn, TRUE);
+    if (from == NULL)
+      return ENOENT;
+    if (target == NULL)
+      target = found;
     g_autofree char *rel = lfs_reltarget(from, target);
     st->st_mode = S_IFLNK | 0777;
     st->st_nlink = 1;

@@ -96,11 +96,18 @@ int lfs_vnode_child(LfsCtx *c, LfsSeer *seer, const VNode *parent, const char *n
                     VSpec *out);
 /* st_ino that lfs_vnode_get would give spec. */
 uint64_t lfs_vnode_peek_vino(const VSpec *spec);
-/* Names in the virtual directory vn, sorted. */
-int lfs_vnode_list(LfsCtx *c, LfsSeer *seer, const VNode *vn, GPtrArray **names);
+/* Names in the virtual directory vn, sorted. For VN_SIBDIR and VN_INODIR,
+ * *group (if group is not NULL) gets the group they were listed from, or
+ * NULL. */
+int lfs_vnode_list(LfsCtx *c, LfsSeer *seer, const VNode *vn, GPtrArray **names,
+                   LfsGroupInfo **group);
+/* The path that the FLAT name of a group's symlink leads to, or NULL. */
+const char *lfs_group_flat_path(const LfsGroupInfo *g, const char *flat);
 /* The real path (relative to the view root) a virtual symlink leads to. */
 int lfs_vnode_target(LfsCtx *c, const VNode *vn, char **path);
 int lfs_vnode_stat(LfsCtx *c, const VNode *vn, struct stat *st);
+/* The same, with the target of a virtual symlink already known (or NULL). */
+int lfs_vnode_stat_to(LfsCtx *c, const VNode *vn, const char *target, struct stat *st);
 /* user.linkfs.outside of VN_SIBDIR and VN_INODIR. */
 int lfs_vnode_outside(LfsCtx *c, const VNode *vn, guint64 *outside);
 char *lfs_status_text(LfsCtx *c);

@@ -29,10 +29,10 @@
 #define SLOW_HANDOFFS 64
 /* The standby looks at a busy reader this often, and takes the role from
  * one busy for as long. */
-#define STANDBY_PERIOD_US (50 * 1000)
-/* After this many looks at a reader waiting on the device, the standby
- * sleeps until the reader is busy again. */
-#define STANDBY_IDLE_LOOKS 20
+#define STANDBY_PERIOD_US (10 * 1000)
+/* After this many looks at a reader waiting on the device (a second),
+ * the standby sleeps until the reader is busy again. */
+#define STANDBY_IDLE_LOOKS 100
 
 struct LfsDevio {
   guint spin_us;
@@ -108,6 +108,11 @@ lfs_devio_quick_opcode(guint32 opcode)
   case FUSE_READDIRPLUS:
   case FUSE_RELEASEDIR:
   case FUSE_INTERRUPT:
+  /* A file's data is freed at the FORGET of its last name (the inode
+   * table holds a descriptor until then), not in these: */
+  case FUSE_CREATE:
+  case FUSE_UNLINK:
+  case FUSE_RELEASE:
     return TRUE;
   default:
     return FALSE;

@@ -10,17 +10,17 @@
  * the device for up to `-o spin=US` microseconds before it sleeps in
  * read(2): a request that comes within that time costs no wake-up. After
  * a request that is answered from memory or with one quick system call
- * (lookups, attributes, extended attributes, directory listings) the
- * reader stays the reader and serves the next request itself. Before any
- * other request (opens, reads and writes, creation, locks, fsync, and
- * forgets, whose last close of an unlinked file is where the source's
- * filesystem frees it: anything that may wait) it hands the role to
- * another worker, so a
- * request that blocks never holds up the others. So that a quick request
- * that turns out slow cannot either: after one that took over a
- * millisecond (a cold cache) the reader hands over after every request
- * for a while, and a standby worker takes the role over from a reader
- * that has been busy for 50 ms (a source on a hung network).
+ * (lookups, attributes, extended attributes, directory listings, create,
+ * unlink, release) the reader stays the reader and serves the next
+ * request itself. Before any other request (opens, reads and writes,
+ * locks, fsync, truncation, and forgets, whose last close of an unlinked
+ * file is where the source's filesystem frees it: anything that may wait)
+ * it hands the role to another worker, so a request that blocks never
+ * holds up the others. So that a quick request that turns out slow
+ * cannot either: after one that took over a millisecond (a cold cache)
+ * the reader hands over after every request for a while, and a standby
+ * worker takes the role over from a reader that has been busy for 10 ms
+ * (a source on a hung network).
  *
  * Spinning stops after a few polls that found nothing (and backs off
  * exponentially), so an idle or slow client does not keep a CPU busy.

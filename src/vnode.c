@@ -580,18 +580,12 @@ lfs_vnode_target(LfsCtx *c, const VNode *vn, char **path)
   }
 }
 
-/* The real entry whose owner and times a virtual one shows. */
+/* The real entry whose owner and times a virtual one of the root's
+ * .links shows (stat_described does those of D and D/NAME). */
 static char *
 described_path(LfsCtx *c, const VNode *vn)
 {
-  g_autofree char *d = lfs_itab_path(c->itab, vn->dir);
-  if (d == NULL)
-    return NULL;
   switch (vn->kind) {
-  case VN_SIBDIR:
-  case VN_SIBLINK:
-  case VN_DANGLINK:
-    return lfs_path_join(d, vn->name);
   case VN_INODIR: {
     g_autoptr(LfsGroupInfo) g = lfs_index_get_group(c->index, vn->gdev, vn->gino);
     if (g == NULL || g->paths == NULL || g->paths->len == 0)
@@ -608,7 +602,7 @@ described_path(LfsCtx *c, const VNode *vn)
   case VN_STATUS:
     return g_strdup("");
   default:
-    return g_steal_pointer(&d);
+    g_return_val_if_reached(NULL);
   }
 }
 

@@ -4,7 +4,7 @@
  * Locking: d->lock guards the role (held, holder, nfollowers, standby,
  * standby_idle); a leaf lock, held only around the role's bookkeeping and
  * the condition waits. The spin and hand-over state (skip, misses,
- * handoffs, served_us) belongs to the thread holding the role; taking the
+ * handoffs) belongs to the thread holding the role; taking the
  * role through the lock orders it between threads. busy_since is
  * atomic: the reader sets it without the lock, the standby reads it. */
 #include "devio.h"
@@ -56,7 +56,6 @@ struct LfsDevio {
   guint skip;
   guint misses;
   guint handoffs;
-  gint64 served_us;
   int nonblocking_fd;
 };
 
@@ -92,8 +91,9 @@ lfs_devio_free(LfsDevio *d)
   g_free(d);
 }
 
-gboolean
-lfs_devio_quick_opcode(guint32 opcode)
+/* Whether the reader keeps its role after a request with this opcode. */
+static gboolean
+quick_opcode(guint32 opcode)
 {
   switch (opcode) {
   case FUSE_LOOKUP:
@@ -213,13 +213,17 @@ reader_stuck(LfsDevio *d, guint *idle_looks)
   return now_us() - since >= STANDBY_PERIOD_US;
 }
 
-/* Returns once this thread holds the role, and is not busy. */
+/* Returns once this thread holds the role, and is not busy. A reader
+ * back from a quick request that took long hands over for a while. */
 static void
 take_role(LfsDevio *d)
 {
   pthread_t self = pthread_self();
   pthread_mutex_lock(&d->lock);
   if (d->held && pthread_equal(d->holder, self)) {
+    gint64 since = __atomic_load_n(&d->busy_since, __ATOMIC_ACQUIRE);
+    if (since != 0 && now_us() - since > SLOW_REQUEST_US)
+      d->handoffs = SLOW_HANDOFFS;
     __atomic_store_n(&d->busy_since, 0, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&d->lock);
     return;
@@ -322,7 +326,7 @@ keeps_role(LfsDevio *d, const void *buf, ssize_t n)
 {
   if (n < (ssize_t)sizeof(struct fuse_in_header))
     return FALSE;
-  if (!lfs_devio_quick_opcode(((const struct fuse_in_header *)buf)->opcode))
+  if (!quick_opcode(((const struct fuse_in_header *)buf)->opcode))
     return FALSE;
   if (d->handoffs > 0) {
     d->handoffs--;
@@ -331,29 +335,15 @@ keeps_role(LfsDevio *d, const void *buf, ssize_t n)
   return TRUE;
 }
 
+/* One request, read as the reader (back from serving one, or first here). */
 static ssize_t
-dev_read(int fd, void *buf, size_t len, void *userdata)
+read_as_reader(LfsDevio *d, int fd, void *buf, size_t len)
 {
-  LfsDevio *d = devio_of(userdata);
-  if (d->spin_us == 0) {
-    ssize_t n = read(fd, buf, len);
-    if (n > 0)
-      lfs_kpass_note_request(d->kpass, buf, (size_t)n);
-    return n;
-  }
-  /* Back from serving a request (or first here). */
   take_role(d);
-  if (d->served_us != 0 && now_us() - d->served_us > SLOW_REQUEST_US)
-    d->handoffs = SLOW_HANDOFFS;
-  d->served_us = 0;
-
   int err;
   ssize_t n = reader_read(d, fd, buf, len, &err);
-  if (n > 0)
-    lfs_kpass_note_request(d->kpass, buf, (size_t)n);
   if (keeps_role(d, buf, n)) {
-    d->served_us = now_us();
-    __atomic_store_n(&d->busy_since, d->served_us, __ATOMIC_RELEASE);
+    __atomic_store_n(&d->busy_since, now_us(), __ATOMIC_RELEASE);
     if (g_atomic_int_get(&d->standby_idle)) {
       pthread_mutex_lock(&d->lock);
       pthread_cond_signal(&d->standby_cond);
@@ -363,6 +353,16 @@ dev_read(int fd, void *buf, size_t len, void *userdata)
     give_role(d);
   }
   errno = err;
+  return n;
+}
+
+static ssize_t
+dev_read(int fd, void *buf, size_t len, void *userdata)
+{
+  LfsDevio *d = devio_of(userdata);
+  ssize_t n = d->spin_us == 0 ? read(fd, buf, len) : read_as_reader(d, fd, buf, len);
+  if (n > 0)
+    lfs_kpass_note_request(d->kpass, buf, (size_t)n);
   return n;
 }
 

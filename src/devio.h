@@ -45,6 +45,3 @@ void lfs_devio_free(LfsDevio *d);
  * session's userdata must be the LfsCtx whose devio is d. Returns 0 or a
  * positive errno. */
 int lfs_devio_attach(LfsDevio *d, struct fuse_session *se);
-
-/* Whether the reader keeps its role after a request with this opcode. */
-gboolean lfs_devio_quick_opcode(guint32 opcode);

@@ -210,7 +210,12 @@ child_spec(LfsCtx *c, const VNode *p, const char *name)
     s.kind = VN_INODIR;
     break;
   case VN_INODIR:
-    s = (VSpec){.kind = VN_INOLINK, .dir = p->dir, .name = p->name, .flat = name};
+    s = (VSpec){.kind = VN_INOLINK,
+                .dir = p->dir,
+                .gdev = p->gdev,
+                .gino = p->gino,
+                .name = p->name,
+                .flat = name};
     break;
   default:
     s = (VSpec){.kind = VN_ALLDANGLINK, .dir = p->dir, .flat = name};
@@ -279,16 +284,8 @@ listed_spec(LfsCtx *c, const VNode *vn, const VDirHandle *h, const char *name,
 {
   if (h->group == NULL)
     return lfs_vnode_child(c, NULL, vn, name, spec) == 0;
+  *spec = child_spec(c, vn, name);
   *target = lfs_group_flat_path(h->group, name);
-  if (vn->kind == VN_SIBDIR)
-    *spec = (VSpec){.kind = VN_SIBLINK, .dir = vn->dir, .name = vn->name, .flat = name};
-  else
-    *spec = (VSpec){.kind = VN_INOLINK,
-                    .dir = vn->dir,
-                    .gdev = vn->gdev,
-                    .gino = vn->gino,
-                    .name = vn->name,
-                    .flat = name};
   return *target != NULL;
 }
 

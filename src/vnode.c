@@ -659,11 +659,11 @@ lfs_vnode_stat_to(LfsCtx *c, const VNode *vn, const char *target, struct stat *s
     g_autofree char *found = NULL;
     if (target == NULL && lfs_vnode_target(c, vn, &found) != 0)
       return ENOENT;
+    if (target == NULL)
+      target = found;
     g_autofree char *from = lfs_vnode_dir_path(c, vn, TRUE);
     if (from == NULL)
       return ENOENT;
-    if (target == NULL)
-      target = found;
     g_autofree char *rel = lfs_reltarget(from, target);
     st->st_mode = S_IFLNK | 0777;
     st->st_nlink = 1;

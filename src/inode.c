@@ -603,14 +603,24 @@ lfs_itab_unref(LfsInodeTable *t, LfsInode *i)
   itab_unlock(t);
 }
 
+/* Walks i's names up to the root, adding each to parts (if not NULL),
+ * last first; whether the root was reached. Called with the lock held. */
+static gboolean
+names_to_root_locked(LfsInodeTable *t, LfsInode *i, GPtrArray *parts)
+{
+  LfsInode *p = i;
+  for (; p != t->root && p->name != NULL; p = p->parent) {
+    if (parts != NULL)
+      g_ptr_array_add(parts, p->name);
+  }
+  return p == t->root;
+}
+
 gboolean
 lfs_itab_named(LfsInodeTable *t, LfsInode *i)
 {
   g_mutex_lock(&t->lock);
-  LfsInode *p = i;
-  while (p != t->root && p->name != NULL)
-    p = p->parent;
-  gboolean named = p == t->root;
+  gboolean named = names_to_root_locked(t, i, NULL);
   itab_unlock(t);
   return named;
 }
@@ -620,9 +630,7 @@ lfs_itab_path(LfsInodeTable *t, LfsInode *i)
 {
   g_autoptr(GPtrArray) parts = g_ptr_array_new();
   g_mutex_lock(&t->lock);
-  LfsInode *p = i;
-  for (; p != t->root && p->name != NULL; p = p->parent)
-    g_ptr_array_add(parts, p->name);
+  gboolean named = names_to_root_locked(t, i, parts);
   GString *s = g_string_new(NULL);
   for (guint k = parts->len; k-- > 0;) {
     if (s->len > 0)
@@ -630,7 +638,7 @@ lfs_itab_path(LfsInodeTable *t, LfsInode *i)
     g_string_append(s, parts->pdata[k]);
   }
   itab_unlock(t);
-  if (p != t->root) {
+  if (!named) {
     g_string_free(s, TRUE);
     return NULL;
   }

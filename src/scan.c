@@ -515,12 +515,14 @@ lfs_scan_seek(LfsCtx *c, dev_t dev, ino_t ino)
   if (c->scan.seek == NULL)
     c->scan.seek =
         g_hash_table_new_full(lfs_ino_key_hash, lfs_ino_key_equal, g_free, NULL);
-  if (!g_hash_table_contains(c->scan.seek, &k)) {
+  gboolean added = !g_hash_table_contains(c->scan.seek, &k);
+  if (added) {
     g_hash_table_insert(c->scan.seek, g_memdup2(&k, sizeof k), GINT_TO_POINTER(1));
     c->scan.seek_pending++;
   }
   g_mutex_unlock(&c->scan.lock);
-  kick(c->scan.wake_fd);
+  if (added) /* one already asked for wakes the thread no more */
+    kick(c->scan.wake_fd);
 }
 
 guint64

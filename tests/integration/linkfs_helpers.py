@@ -200,6 +200,28 @@ def wait_until(pred, timeout, interval=0.05):
         time.sleep(interval)
 
 
+def thread_states(pid):
+    """The state letter (R, S, T, ...) of each of the process's threads."""
+    states = []
+    for tid in os.listdir('/proc/%d/task' % pid):
+        try:
+            with open('/proc/%d/task/%s/stat' % (pid, tid)) as f:
+                # pid (comm) state ...: comm may hold spaces and parentheses
+                states.append(f.read().rsplit(')', 1)[1].split()[0])
+        except FileNotFoundError:  # the thread has just ended
+            pass
+    return states
+
+
+def stop_all_threads(pid):
+    """SIGSTOP the process and wait until every one of its threads has
+    stopped: kill(2) returns once the signal is queued, and under load the
+    other threads go on (and may answer a request) for milliseconds."""
+    os.kill(pid, signal.SIGSTOP)
+    assert wait_until(lambda: set(thread_states(pid)) == {'T'}, 10,
+                      interval=0.01), thread_states(pid)
+
+
 # --------------------------------------------------------------------------
 # the mount object
 

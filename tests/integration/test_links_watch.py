@@ -385,8 +385,8 @@ def test_overflow_rescans(linkfs, tmp_path):
                                          'd/x': 'x', 'd/sub/y': 'y'}))
     scans = _scans(m)
     away = tmp_path / 'away'
-    m.signal(signal.SIGSTOP)
     try:
+        H.stop_all_threads(m.pid)
         os.link(m.s('f'), m.s('d', 'h'))
         for k in range(limit // 2 + 100):
             p = m.s('d', 't%d' % k)

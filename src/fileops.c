@@ -60,8 +60,10 @@ fo_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     g_auto(LfsPin) pin = LFS_PIN_INIT;
     err = lfs_pin(c->itab, i, &pin);
     if (err == 0) {
-      char proc[LFS_PROC_FD_MAX];
-      fd = open(lfs_proc_fd(proc, pin.fd), (fi->flags & ~O_NOFOLLOW) | O_CLOEXEC);
+      char name[LFS_PROCFD_NAME_MAX];
+      int dirfd;
+      const char *at = lfs_procfd_at(&c->procfd, pin.fd, name, &dirfd);
+      fd = openat(dirfd, at, (fi->flags & ~O_NOFOLLOW) | O_CLOEXEC);
       err = fd < 0 ? errno : drop_direct(fd);
     }
   }
@@ -226,8 +228,8 @@ fo_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
   fuse_reply_err(req, res < 0 ? errno : 0);
 }
 
-/* Extended attributes go through /proc/self/fd/N: O_PATH descriptors
- * cannot carry them directly. */
+/* Extended attributes go through /proc/self/fd/N (procfd.h): O_PATH
+ * descriptors cannot carry them directly. */
 typedef enum { XA_GET, XA_LIST, XA_SET, XA_REMOVE } XattrOp;
 
 static ssize_t
@@ -239,21 +241,20 @@ xattr_call(fuse_req_t req, fuse_ino_t ino, XattrOp op, const char *name, char *b
   *err = lfs_pin(c->itab, lfs_inode(req, ino), &pin);
   if (*err != 0)
     return -1;
-  char proc[LFS_PROC_FD_MAX];
-  const char *path = lfs_proc_fd(proc, pin.fd);
+  const LfsProcFd *pf = &c->procfd;
   ssize_t res;
   switch (op) {
   case XA_GET:
-    res = getxattr(path, name, buf, size);
+    res = lfs_procfd_getxattr(pf, pin.fd, name, buf, size);
     break;
   case XA_LIST:
-    res = listxattr(path, buf, size);
+    res = lfs_procfd_listxattr(pf, pin.fd, buf, size);
     break;
   case XA_SET:
-    res = setxattr(path, name, buf, size, flags);
+    res = lfs_procfd_setxattr(pf, pin.fd, name, buf, size, flags);
     break;
   default:
-    res = removexattr(path, name);
+    res = lfs_procfd_removexattr(pf, pin.fd, name);
     break;
   }
   *err = res < 0 ? errno : 0;

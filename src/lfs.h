@@ -5,6 +5,7 @@
 #include "index.h"
 #include "inode.h"
 #include "options.h"
+#include "procfd.h"
 #include "resolve.h"
 
 #include <fuse_lowlevel.h>
@@ -63,8 +64,9 @@ typedef struct {
   struct fuse_session *se;           /* for notifications */
   GRWLock vreply_lock;               /* vinval.c */
   LfsVinval *vinval;
-  LfsKpass *kpass; /* FUSE passthrough (kpass.c), or NULL */
-  LfsDevio *devio; /* how requests are read (devio.c), or NULL */
+  LfsKpass *kpass;  /* FUSE passthrough (kpass.c), or NULL */
+  LfsDevio *devio;  /* how requests are read (devio.c), or NULL */
+  LfsProcFd procfd; /* O_PATH descriptors' files by name (procfd.h) */
 } LfsCtx;
 
 static inline LfsCtx *
@@ -77,15 +79,6 @@ static inline LfsInode *
 lfs_inode(fuse_req_t req, fuse_ino_t ino)
 {
   return lfs_itab_get(lfs_ctx(req)->itab, ino);
-}
-
-/* "/proc/self/fd/N", the way to reach an O_PATH descriptor's file by path. */
-#define LFS_PROC_FD_MAX 32
-static inline const char *
-lfs_proc_fd(char buf[LFS_PROC_FD_MAX], int fd)
-{
-  g_snprintf(buf, LFS_PROC_FD_MAX, "/proc/self/fd/%d", fd);
-  return buf;
 }
 
 /* Operation tables, filled by each concern's file. */

@@ -323,7 +323,8 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
       lfs_tune_readahead(fo->mountpoint);
       attach_devio(c, se);
       fuse_daemonize(fo->foreground);
-      lfs_watch_start(c); /* threads after the fork of fuse_daemonize */
+      lfs_procfd_open(&c->procfd); /* our /proc/self, after the fork */
+      lfs_watch_start(c);          /* threads after the fork of fuse_daemonize */
       lfs_vinval_start(c);
       lfs_scan_start(c);
       lfs_watch_run(c);
@@ -423,7 +424,7 @@ add_mount_options(const LfsCmdline *cl, const LfsCtx *c, struct fuse_args *args)
 static int
 prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
 {
-  LfsCtx ctx = {.root_fd = -1, .mp_fd = -1};
+  LfsCtx ctx = {.root_fd = -1, .mp_fd = -1, .procfd = LFS_PROCFD_INIT};
   struct fuse_cmdline_opts fo = {0};
   lfs_options_init(&ctx.opt);
   ctx.index = lfs_index_new();
@@ -444,6 +445,7 @@ prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
     close(ctx.root_fd);
   if (ctx.mp_fd >= 0)
     close(ctx.mp_fd);
+  lfs_procfd_close(&ctx.procfd);
   g_free(ctx.mp_rel);
   g_free(ctx.mp_name);
   g_rw_lock_clear(&ctx.change_lock);

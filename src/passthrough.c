@@ -110,8 +110,8 @@ pt_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static int
-set_times(int fd, gboolean is_symlink, const struct stat *attr, int valid,
-          struct fuse_file_info *fi)
+set_times(const LfsProcFd *pf, int fd, gboolean is_symlink, const struct stat *attr,
+          int valid, struct fuse_file_info *fi)
 {
   struct timespec tv[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
   if (valid & FUSE_SET_ATTR_ATIME_NOW)
@@ -129,8 +129,10 @@ set_times(int fd, gboolean is_symlink, const struct stat *attr, int valid,
   else if (is_symlink)
     res = utimensat(fd, "", tv, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
   else {
-    char proc[LFS_PROC_FD_MAX];
-    res = utimensat(AT_FDCWD, lfs_proc_fd(proc, fd), tv, 0);
+    char name[LFS_PROCFD_NAME_MAX];
+    int dirfd;
+    const char *at = lfs_procfd_at(pf, fd, name, &dirfd);
+    res = utimensat(dirfd, at, tv, 0);
   }
   return res < 0 ? errno : 0;
 }
@@ -141,10 +143,12 @@ enum {
 };
 
 static int
-apply_setattr(int fd, gboolean is_symlink, const struct stat *attr, int valid,
-              struct fuse_file_info *fi)
+apply_setattr(const LfsProcFd *pf, int fd, gboolean is_symlink, const struct stat *attr,
+              int valid, struct fuse_file_info *fi)
 {
-  char proc[LFS_PROC_FD_MAX];
+  char name[LFS_PROCFD_NAME_MAX];
+  int dirfd;
+  const char *at = lfs_procfd_at(pf, fd, name, &dirfd);
   /* A request that changes nothing is what chown(f, -1, -1) becomes (the
    * kernel drops its ATTR_CTIME): the same call on the source updates the
    * change time, as it would have there. */
@@ -154,7 +158,7 @@ apply_setattr(int fd, gboolean is_symlink, const struct stat *attr, int valid,
                : 0;
   if (valid & FUSE_SET_ATTR_MODE) {
     int res = fi != NULL ? fchmod(lfs_fh_fd(fi), attr->st_mode)
-                         : chmod(lfs_proc_fd(proc, fd), attr->st_mode);
+                         : fchmodat(dirfd, at, attr->st_mode, 0);
     if (res < 0)
       return errno;
   }
@@ -166,12 +170,12 @@ apply_setattr(int fd, gboolean is_symlink, const struct stat *attr, int valid,
   }
   if (valid & FUSE_SET_ATTR_SIZE) {
     int res = fi != NULL ? ftruncate(lfs_fh_fd(fi), attr->st_size)
-                         : truncate(lfs_proc_fd(proc, fd), attr->st_size);
+                         : truncate(lfs_procfd_path(name, fd), attr->st_size);
     if (res < 0)
       return errno;
   }
   if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))
-    return set_times(fd, is_symlink, attr, valid, fi);
+    return set_times(pf, fd, is_symlink, attr, valid, fi);
   return 0;
 }
 
@@ -187,7 +191,8 @@ pt_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
     g_auto(LfsPin) pin = LFS_PIN_INIT;
     err = lfs_pin(c->itab, i, &pin);
     if (err == 0)
-      err = apply_setattr(pin.fd, lfs_inode_type(i) == S_IFLNK, attr, valid, fi);
+      err = apply_setattr(&c->procfd, pin.fd, lfs_inode_type(i) == S_IFLNK, attr, valid,
+                          fi);
   }
   if (err == 0)
     err = stat_inode(c, i, &st);
@@ -303,8 +308,10 @@ do_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newnam
   if (c->root_daemon) {
     res = linkat(src.fd, "", dir.fd, newname, AT_EMPTY_PATH);
   } else {
-    char proc[LFS_PROC_FD_MAX];
-    res = linkat(AT_FDCWD, lfs_proc_fd(proc, src.fd), dir.fd, newname, AT_SYMLINK_FOLLOW);
+    char name[LFS_PROCFD_NAME_MAX];
+    int dirfd;
+    const char *at = lfs_procfd_at(&c->procfd, src.fd, name, &dirfd);
+    res = linkat(dirfd, at, dir.fd, newname, AT_SYMLINK_FOLLOW);
   }
   return res < 0 ? errno : 0;
 }

@@ -104,11 +104,11 @@ void
 lfs_inotify_add(LfsCtx *c, int dirfd, const char *rel)
 {
   LfsWatch *w = c->watch;
-  char proc[LFS_PROC_FD_MAX];
+  char proc[LFS_PROCFD_NAME_MAX];
   struct stat st;
   if (fstat(dirfd, &st) < 0)
     return;
-  int wd = inotify_add_watch(w->fd, lfs_proc_fd(proc, dirfd), WATCH_MASK);
+  int wd = inotify_add_watch(w->fd, lfs_procfd_path(proc, dirfd), WATCH_MASK);
   if (wd < 0 && errno == ENOSPC &&
       g_atomic_int_compare_and_exchange(&w->in->warned, 0, 1))
     fprintf(stderr,

@@ -19,14 +19,16 @@
 #define OUTSIDE_XATTR "user.linkfs.outside"
 
 /* The entry of spec, its lookup count raised, ready for the kernel (in
- * the list of recent replies if it may be cached). Call under the reader
- * side of c->vreply_lock. */
+ * the list of recent replies if it may be cached). target and from, if
+ * not NULL, as lfs_vnode_stat_to takes them. Call under the reader side
+ * of c->vreply_lock. */
 static int
-vnode_entry(LfsCtx *c, const VSpec *spec, const char *target, struct fuse_entry_param *e)
+vnode_entry(LfsCtx *c, const VSpec *spec, const char *target, const char *from,
+            struct fuse_entry_param *e)
 {
   VNode *vn = lfs_vnode_get(c, spec);
   *e = (struct fuse_entry_param){.ino = lfs_vnode_nodeid(vn)};
-  int err = lfs_vnode_stat_to(c, vn, target, &e->attr);
+  int err = lfs_vnode_stat_to(c, vn, target, from, &e->attr);
   if (err != 0) {
     lfs_vnode_forget(c, vn, 1);
     return err;
@@ -42,7 +44,7 @@ static void
 reply_vnode_entry(fuse_req_t req, LfsCtx *c, const VSpec *spec)
 {
   struct fuse_entry_param e;
-  int err = vnode_entry(c, spec, NULL, &e);
+  int err = vnode_entry(c, spec, NULL, NULL, &e);
   if (err != 0)
     fuse_reply_err(req, err);
   else if (fuse_reply_entry(req, &e) != 0)
@@ -290,11 +292,13 @@ listed_spec(LfsCtx *c, const VNode *vn, const VDirHandle *h, const char *name,
 }
 
 /* Add a readdirplus entry, one the kernel may cache if the index is still
- * what the listing was made from. Returns its size, as
- * fuse_add_direntry_plus does (added only if that is <= size). */
+ * what the listing was made from. *from: vn's path, made by the first
+ * symlink that needs it. Returns its size, as fuse_add_direntry_plus does
+ * (added only if that is <= size). */
 static size_t
 add_plus_entry(fuse_req_t req, LfsCtx *c, const VNode *vn, VDirHandle *h, char *buf,
-               size_t size, const LfsDirent *de, const char *name, off_t next)
+               size_t size, const LfsDirent *de, const char *name, off_t next,
+               char **from)
 {
   struct fuse_entry_param e = {.attr.st_ino = de->ino,
                                .attr.st_mode = (mode_t)de->type << 12};
@@ -305,8 +309,10 @@ add_plus_entry(fuse_req_t req, LfsCtx *c, const VNode *vn, VDirHandle *h, char *
                    fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0) <= size &&
                    lfs_index_generation(c->index) == h->generation &&
                    listed_spec(c, vn, h, name, &spec, &target);
+  if (cache && de->type == DT_LNK && *from == NULL)
+    *from = lfs_vnode_dir_path(c, vn, FALSE);
   /* ino 0: the kernel looks the entry up itself when it needs it. */
-  if (cache && vnode_entry(c, &spec, target, &e) != 0)
+  if (cache && vnode_entry(c, &spec, target, *from, &e) != 0)
     e = (struct fuse_entry_param){.attr.st_ino = de->ino,
                                   .attr.st_mode = (mode_t)de->type << 12};
   size_t n = fuse_add_direntry_plus(req, buf, size, name, &e, next);
@@ -324,6 +330,7 @@ v_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   VDirHandle *h = (VDirHandle *)(uintptr_t)fi->fh;
   LfsDirSnap *snap = h->snap;
   g_autofree char *buf = g_malloc(size);
+  g_autofree char *from = NULL;
   size_t used = 0;
   /* Entries given to the kernel to cache are recent replies (vinval.c). */
   if (plus)
@@ -333,7 +340,8 @@ v_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     const char *name = lfs_dirsnap_name(snap, de);
     size_t n;
     if (plus) {
-      n = add_plus_entry(req, c, vn, h, buf + used, size - used, de, name, (off_t)k + 1);
+      n = add_plus_entry(req, c, vn, h, buf + used, size - used, de, name, (off_t)k + 1,
+                         &from);
     } else {
       struct stat st = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12};
       n = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)k + 1);

@@ -186,41 +186,78 @@ lfs_unflatten(const char *flat)
   return g_strjoinv("/", parts);
 }
 
-/* Split on '/', dropping empty components. */
-static char **
-split_components(const char *path, guint *n_out)
+/* The next component of *p, '/'s skipped (empty components dropped), its
+ * length in *len; NULL at the end. */
+static const char *
+next_component(const char **p, gsize *len)
 {
-  g_auto(GStrv) raw = g_strsplit(path ? path : "", "/", -1);
-  GPtrArray *parts = g_ptr_array_new();
-  for (guint i = 0; raw[i] != NULL; i++) {
-    if (*raw[i] != '\0')
-      g_ptr_array_add(parts, g_strdup(raw[i]));
+  const char *s = *p;
+  while (*s == '/')
+    s++;
+  if (*s == '\0') {
+    *p = s;
+    return NULL;
   }
-  *n_out = parts->len;
-  g_ptr_array_add(parts, NULL);
-  return (char **)g_ptr_array_free(parts, FALSE);
+  const char *e = strchrnul(s, '/');
+  *len = (gsize)(e - s);
+  *p = e;
+  return s;
+}
+
+static void
+add_piece(GString *out, gsize *n, guint *pieces, const char *s, gsize len)
+{
+  if (*pieces > 0) {
+    if (out != NULL)
+      g_string_append_c(out, '/');
+    (*n)++;
+  }
+  if (out != NULL)
+    g_string_append_len(out, s, (gssize)len);
+  *n += len;
+  (*pieces)++;
+}
+
+/* The relative target, appended to @out unless it is NULL; returns its
+ * length. One ".." for each component of @from below the common part,
+ * then the rest of @to, joined by '/'; "." if there is neither. */
+static gsize
+reltarget_build(const char *from, const char *to, GString *out)
+{
+  const char *f = from ? from : "", *t = to ? to : "";
+  const char *fc, *tc;
+  gsize fl = 0, tl = 0;
+  for (;;) {
+    const char *f0 = f, *t0 = t;
+    fc = next_component(&f, &fl);
+    tc = next_component(&t, &tl);
+    if (fc == NULL || tc == NULL || fl != tl || memcmp(fc, tc, fl) != 0) {
+      f = f0; /* the first components that differ, again */
+      t = t0;
+      break;
+    }
+  }
+  gsize n = 0;
+  guint pieces = 0;
+  while (next_component(&f, &fl) != NULL)
+    add_piece(out, &n, &pieces, "..", 2);
+  while ((tc = next_component(&t, &tl)) != NULL)
+    add_piece(out, &n, &pieces, tc, tl);
+  if (pieces == 0)
+    add_piece(out, &n, &pieces, ".", 1);
+  return n;
 }
 
 char *
 lfs_reltarget(const char *from_dir_rel, const char *to_rel)
 {
-  guint nfrom, nto;
-  g_auto(GStrv) from = split_components(from_dir_rel, &nfrom);
-  g_auto(GStrv) to = split_components(to_rel, &nto);
-
-  guint common = 0;
-  while (common < nfrom && common < nto && strcmp(from[common], to[common]) == 0)
-    common++;
-
-  GString *s = g_string_new(NULL);
-  for (guint i = common; i < nfrom; i++)
-    g_string_append(s, i + 1 < nfrom || common < nto ? "../" : "..");
-  for (guint i = common; i < nto; i++) {
-    g_string_append(s, to[i]);
-    if (i + 1 < nto)
-      g_string_append_c(s, '/');
-  }
-  if (s->len == 0)
-    g_string_append_c(s, '.');
+  GString *s = g_string_sized_new(64);
+  reltarget_build(from_dir_rel, to_rel, s);
   return g_string_free(s, FALSE);
+}
+
+gsize
+lfs_reltarget_len(const char *from_dir_rel, const char *to_rel)
+{
+  return reltarget_build(from_dir_rel, to_rel, NULL);
 }

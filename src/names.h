@@ -52,6 +52,9 @@ gboolean lfs_flatten_is_hashed(const char *relpath);
  * "." if both are the same directory.  Free with g_free(). */
 char *lfs_reltarget(const char *from_dir_rel, const char *to_rel);
 
+/* strlen(lfs_reltarget(...)), without making it. */
+gsize lfs_reltarget_len(const char *from_dir_rel, const char *to_rel);
+
 /* @dir_rel + "/" + @name, or @name alone if @dir_rel is "". */
 char *lfs_path_join(const char *dir_rel, const char *name);
 

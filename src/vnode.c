@@ -54,40 +54,84 @@ lfs_vnodes_free(LfsCtx *c, LfsVnodes *v)
   g_free(v);
 }
 
+#define FNV_OFFSET 0xcbf29ce484222325ull
+
 static guint64
-fnv1a(const char *s)
+fnv1a(guint64 h, const char *s)
 {
-  guint64 h = 0xcbf29ce484222325ull;
   for (; *s; s++)
     h = (h ^ (guchar)*s) * 0x100000001b3ull;
   return h;
 }
 
+/* Decimal digits of v, at the end of buf. */
+static const char *
+decimal(char buf[24], guint64 v)
+{
+  char *p = buf + 23;
+  *p = '\0';
+  do
+    *--p = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  return p;
+}
+
 /* What identifies a virtual entry: its kind, D, and its names (INO for
- * the inodes/ kinds), never a pointer, so that it is stable. */
-static char *
-spec_key(const VSpec *sp)
+ * the inodes/ kinds), never a pointer, so that it is stable. The key is
+ * "KIND/DDEV/DINO/NAME/FLAT", made of these pieces. */
+#define KEY_PIECES 9
+static void
+spec_pieces(const VSpec *sp, char nums[3][24], const char *pieces[KEY_PIECES])
 {
   dev_t ddev;
   ino_t dino;
   lfs_inode_devino(sp->dir, &ddev, &dino);
-  return g_strdup_printf("%d/%ju/%ju/%s/%s", sp->kind, (uintmax_t)ddev, (uintmax_t)dino,
-                         sp->name ? sp->name : "", sp->flat ? sp->flat : "");
+  const char *p[KEY_PIECES] = {decimal(nums[0], (guint64)sp->kind),
+                               "/",
+                               decimal(nums[1], (guint64)ddev),
+                               "/",
+                               decimal(nums[2], (guint64)dino),
+                               "/",
+                               sp->name ? sp->name : "",
+                               "/",
+                               sp->flat ? sp->flat : ""};
+  memcpy(pieces, p, sizeof p);
+}
+
+static char *
+spec_key(const VSpec *sp)
+{
+  char nums[3][24];
+  const char *p[KEY_PIECES];
+  spec_pieces(sp, nums, p);
+  return g_strconcat(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], NULL);
 }
 
 /* 2^62 and up: above any real inode of the source's filesystem, below the
  * numbers given to other filesystems (2^63 and up). */
 static uint64_t
-key_vino(const char *key)
+hash_vino(guint64 h)
 {
-  return (1ull << 62) | (fnv1a(key) & ((1ull << 62) - 1));
+  return (1ull << 62) | (h & ((1ull << 62) - 1));
 }
 
+static uint64_t
+key_vino(const char *key)
+{
+  return hash_vino(fnv1a(FNV_OFFSET, key));
+}
+
+/* key_vino(spec_key(sp)), without making the key. */
 uint64_t
 lfs_vnode_peek_vino(const VSpec *sp)
 {
-  g_autofree char *key = spec_key(sp);
-  return key_vino(key);
+  char nums[3][24];
+  const char *p[KEY_PIECES];
+  spec_pieces(sp, nums, p);
+  guint64 h = FNV_OFFSET;
+  for (guint k = 0; k < KEY_PIECES; k++)
+    h = fnv1a(h, p[k]);
+  return hash_vino(h);
 }
 
 VNode *
@@ -107,6 +151,7 @@ lfs_vnode_get(LfsCtx *c, const VSpec *sp)
     vn->name = g_strdup(sp->name);
     vn->flat = g_strdup(sp->flat);
     vn->vino = key_vino(key);
+    g_assert(vn->vino == lfs_vnode_peek_vino(sp)); /* as the listings gave it */
     vn->key = g_steal_pointer(&key);
     g_hash_table_insert(v->by_key, vn->key, vn);
   }
@@ -607,9 +652,10 @@ described_path(LfsCtx *c, const VNode *vn)
 }
 
 /* lstat of the real entry a virtual one describes. D and D/NAME are
- * stated through D's descriptor, without making their paths. */
+ * stated through D's descriptor, without making their paths; a symlink of
+ * inodes/INO/ describes its target, when the caller knows it. */
 static int
-stat_described(LfsCtx *c, const VNode *vn, struct stat *st)
+stat_described(LfsCtx *c, const VNode *vn, const char *target, struct stat *st)
 {
   switch (vn->kind) {
   case VN_SIBDIR:
@@ -624,6 +670,11 @@ stat_described(LfsCtx *c, const VNode *vn, struct stat *st)
     if (!lfs_itab_named(c->itab, vn->dir))
       return ENOENT;
     return lfs_itab_stat(c->itab, vn->dir, st);
+  case VN_INOLINK:
+  case VN_ALLDANGLINK:
+    if (target != NULL)
+      return lfs_stat_rel(c, target, st);
+    G_GNUC_FALLTHROUGH;
   default: {
     g_autofree char *path = described_path(c, vn);
     return path == NULL ? ENOENT : lfs_stat_rel(c, path, st);
@@ -634,13 +685,14 @@ stat_described(LfsCtx *c, const VNode *vn, struct stat *st)
 int
 lfs_vnode_stat(LfsCtx *c, const VNode *vn, struct stat *st)
 {
-  return lfs_vnode_stat_to(c, vn, NULL, st);
+  return lfs_vnode_stat_to(c, vn, NULL, NULL, st);
 }
 
 int
-lfs_vnode_stat_to(LfsCtx *c, const VNode *vn, const char *target, struct stat *st)
+lfs_vnode_stat_to(LfsCtx *c, const VNode *vn, const char *target, const char *from,
+                  struct stat *st)
 {
-  int err = stat_described(c, vn, st);
+  int err = stat_described(c, vn, target, st);
   if (err != 0)
     return err;
   st->st_ino = vn->vino;
@@ -661,13 +713,14 @@ lfs_vnode_stat_to(LfsCtx *c, const VNode *vn, const char *target, struct stat *s
       return ENOENT;
     if (target == NULL)
       target = found;
-    g_autofree char *from = lfs_vnode_dir_path(c, vn, TRUE);
+    g_autofree char *holder = NULL;
+    if (from == NULL)
+      from = holder = lfs_vnode_dir_path(c, vn, TRUE);
     if (from == NULL)
       return ENOENT;
-    g_autofree char *rel = lfs_reltarget(from, target);
     st->st_mode = S_IFLNK | 0777;
     st->st_nlink = 1;
-    st->st_size = (off_t)strlen(rel);
+    st->st_size = (off_t)lfs_reltarget_len(from, target);
   }
   return 0;
 }

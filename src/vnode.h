@@ -106,8 +106,10 @@ const char *lfs_group_flat_path(const LfsGroupInfo *g, const char *flat);
 /* The real path (relative to the view root) a virtual symlink leads to. */
 int lfs_vnode_target(LfsCtx *c, const VNode *vn, char **path);
 int lfs_vnode_stat(LfsCtx *c, const VNode *vn, struct stat *st);
-/* The same, with the target of a virtual symlink already known (or NULL). */
-int lfs_vnode_stat_to(LfsCtx *c, const VNode *vn, const char *target, struct stat *st);
+/* The same, with what the caller already knows of a virtual symlink (or
+ * NULL): its target, and the path of the directory that holds it. */
+int lfs_vnode_stat_to(LfsCtx *c, const VNode *vn, const char *target, const char *from,
+                      struct stat *st);
 /* user.linkfs.outside of VN_SIBDIR and VN_INODIR. */
 int lfs_vnode_outside(LfsCtx *c, const VNode *vn, guint64 *outside);
 char *lfs_status_text(LfsCtx *c);

@@ -182,6 +182,7 @@ check_reltarget(const char *from, const char *to, const char *expected)
 {
   g_autofree char *r = lfs_reltarget(from, to);
   g_assert_cmpstr(r, ==, expected);
+  g_assert_cmpuint(lfs_reltarget_len(from, to), ==, strlen(expected));
 }
 
 static void
@@ -198,6 +199,12 @@ test_reltarget(void)
   check_reltarget(".links/all-dangling", "a/b/l", "../../a/b/l");
   /* A common prefix of characters is not a common component. */
   check_reltarget("ab/.links/dangling", "a/x", "../../../a/x");
+  check_reltarget("a/b", "a/bc", "../bc");
+  check_reltarget("a/bc", "a/b", "../b");
+  /* Empty components count for nothing. */
+  check_reltarget("a//b/", "/a/c//d", "../c/d");
+  check_reltarget("", "", ".");
+  check_reltarget("a", "", "..");
 }
 
 static void

@@ -118,11 +118,61 @@ indexed_kind(const struct stat *st)
  * never interleaves with one and the workers seldom wait for each other. */
 enum { INDEX_BATCH = 256 };
 
+static void seek_add(LfsCtx *c, dev_t dev, ino_t ino, gboolean again);
+
+typedef enum { DIR_IN_PLACE, DIR_MOVED, DIR_GONE } DirPlace;
+
+/* Whether the directory read as rel (dfd) is still there. A full scan
+ * that meets a move is run again (scan.dirty); a seek or a subtree scan
+ * is not, so it looks, under the change lock: no move comes in between
+ * (a move through the view holds it, -o watch applies each event under
+ * it), and entries indexed at rel are where rel is. */
+static DirPlace
+dir_place(const Walk *w, int dfd, const char *rel)
+{
+  if (w->seek == NULL && w->linked == NULL)
+    return DIR_IN_PLACE;
+  struct stat here, there;
+  if (fstat(dfd, &here) != 0 || here.st_nlink == 0)
+    return DIR_GONE; /* removed: nothing of it to index */
+  if (lfs_stat_rel(w->c, rel, &there) != 0 || here.st_dev != there.st_dev ||
+      here.st_ino != there.st_ino)
+    return DIR_MOVED;
+  return DIR_IN_PLACE;
+}
+
+/* What a batch of a moved directory would have indexed is looked for
+ * again: by a seek (from where it is now) for the inodes it seeks, by a
+ * full scan for a subtree scan (the directory moved through the view
+ * while -o watch scanned it in: rare). */
+static void
+batch_of_moved_dir(Walk *w, int dfd, GPtrArray *names)
+{
+  if (w->seek == NULL) {
+    lfs_scan_request(w->c);
+    return;
+  }
+  for (guint k = 0; k < names->len; k++) {
+    struct stat st;
+    if (fstatat(dfd, names->pdata[k], &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) == 0 &&
+        g_hash_table_contains(w->seek, &(LfsInoKey){st.st_dev, st.st_ino}))
+      seek_add(w->c, st.st_dev, st.st_ino, TRUE);
+  }
+}
+
 static void
 index_batch(Walk *w, int dfd, const char *rel, GPtrArray *names)
 {
   LfsCtx *c = w->c;
   g_rw_lock_writer_lock(&c->change_lock);
+  DirPlace place = dir_place(w, dfd, rel);
+  if (place != DIR_IN_PLACE) {
+    g_rw_lock_writer_unlock(&c->change_lock);
+    if (place == DIR_MOVED)
+      batch_of_moved_dir(w, dfd, names);
+    g_ptr_array_set_size(names, 0);
+    return;
+  }
   for (guint k = 0; k < names->len; k++) {
     const char *name = names->pdata[k];
     struct stat st;
@@ -503,8 +553,9 @@ lfs_scan_subtree(LfsCtx *c, const char *relpath)
   }
 }
 
-void
-lfs_scan_seek(LfsCtx *c, dev_t dev, ino_t ino)
+/* Ask for a seek of (dev, ino); again: even if it was sought already. */
+static void
+seek_add(LfsCtx *c, dev_t dev, ino_t ino, gboolean again)
 {
   LfsInoKey k = {dev, ino};
   g_mutex_lock(&c->scan.lock);
@@ -515,7 +566,8 @@ lfs_scan_seek(LfsCtx *c, dev_t dev, ino_t ino)
   if (c->scan.seek == NULL)
     c->scan.seek =
         g_hash_table_new_full(lfs_ino_key_hash, lfs_ino_key_equal, g_free, NULL);
-  gboolean added = !g_hash_table_contains(c->scan.seek, &k);
+  gpointer state = g_hash_table_lookup(c->scan.seek, &k);
+  gboolean added = state == NULL || (again && GPOINTER_TO_INT(state) == 2);
   if (added) {
     g_hash_table_insert(c->scan.seek, g_memdup2(&k, sizeof k), GINT_TO_POINTER(1));
     c->scan.seek_pending++;
@@ -523,6 +575,12 @@ lfs_scan_seek(LfsCtx *c, dev_t dev, ino_t ino)
   g_mutex_unlock(&c->scan.lock);
   if (added) /* one already asked for wakes the thread no more */
     kick(c->scan.wake_fd);
+}
+
+void
+lfs_scan_seek(LfsCtx *c, dev_t dev, ino_t ino)
+{
+  seek_add(c, dev, ino, FALSE);
 }
 
 guint64

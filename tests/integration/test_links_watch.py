@@ -263,6 +263,38 @@ def test_new_hard_link_in_source(linkfs, mech):
     assert _scans(m) == scans, 'a full scan happened'
 
 
+@pytest.mark.parametrize('mech', MECHS)
+def test_seek_meets_its_directory_moved(linkfs, mech):
+    """A seek (the other name of a new hard link looked for) that reads a
+    directory moved meanwhile indexes nothing at the old path: the name is
+    sought again and found where it is now. The directory holds 3,000
+    other files, which the seek stats before it indexes: the move comes
+    in that window (before the fix, 38 of 40 rounds kept the old path)."""
+    m = _watch(linkfs, mech, lambda s: (
+        H.make_tree(s, {'x/keep': 'k'}),
+        [(s / 'big0').mkdir()],
+        [(s / 'big0' / ('p%d' % k)).write_bytes(b'') for k in range(3000)]))
+    scans = _scans(m)
+    for i in range(12):
+        old, new = 'big%d' % (i % 2), 'big%d' % ((i + 1) % 2)
+        m.s(old, 'b%d' % i).write_bytes(b'b')
+        os.link(m.s(old, 'b%d' % i), m.s('x', 'l%d' % i))  # a seek
+        time.sleep(0.001)  # it has started reading
+        os.rename(m.s(old), m.s(new))
+        want = [new + '\u2215' + 'b%d' % i]
+
+        def listed():
+            try:
+                return sorted(os.listdir(m.v('x', '.links', 'siblings',
+                                             'l%d' % i)))
+            except FileNotFoundError:  # the link not seen yet
+                return None
+        assert H.wait_until(lambda: listed() == want, SETTLE), \
+            'round %d: %s listed, not %s' % (i, listed(), want)
+    _settled(m, 'after the rounds')
+    assert _scans(m) == scans, 'a full scan happened'
+
+
 def test_links_made_outside_counted_with_fanotify(linkfs, tmp_path):
     """fanotify sees link counts change from anywhere: a hard-linked file
     of SOURCE linked or unlinked outside it shows in outside_links."""

@@ -43,6 +43,7 @@ typedef struct {
   double vattr_timeout;    /* their attribute timeout */
   gboolean root_daemon;    /* euid 0: may switch credentials, use AT_EMPTY_PATH links */
   gboolean source_flushes; /* SOURCE's filesystem reports errors on close */
+  gboolean openat2;        /* lfs_open_rel may use openat2 (update.c) */
 
   /* The link index and what keeps it true. Lock order: change_lock, then
    * scan.lock, then the inode table's and the index's own locks and the

@@ -1,6 +1,7 @@
 /* main.c: command line, checks before mounting, and the session. */
 #include "config.h"
 #include "lfs.h"
+#include "openrel.h"
 
 #include "fdutil.h"
 #include "devio.h"
@@ -394,6 +395,7 @@ check_args(const LfsCmdline *cl, LfsCtx *c, struct fuse_args *args,
     return FALSE;
   }
   c->root_fd = open(c->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  c->openat2 = lfs_have_openat2(c->root_fd);
   guard_mountpoint(c, fo->mountpoint);
   c->timeout = lfs_cache_timeout(c->opt.cache);
   /* With allow_other a listing depends on the caller: the kernel caches no

@@ -4,27 +4,14 @@
 
 #include "fdutil.h"
 #include "names.h"
+#include "openrel.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
+#include <sys/stat.h>
 #include <unistd.h>
-
-/* openat2 of one piece of a path (shorter than PATH_MAX), following no
- * symlink at all. */
-static int
-open_piece(int dirfd, const char *piece, int flags)
-{
-  struct open_how how = {
-      .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
-      .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-  };
-  long r = syscall(SYS_openat2, dirfd, *piece ? piece : ".", &how, sizeof how);
-  return r < 0 ? -errno : (int)r;
-}
 
 int
 lfs_open_rel(LfsCtx *c, const char *relpath, int flags, int *fd)
@@ -46,14 +33,15 @@ lfs_open_rel(LfsCtx *c, const char *relpath, int flags, int *fd)
     if (cut == rest)
       return ENAMETOOLONG;
     g_autofree char *piece = g_strndup(rest, (gsize)(cut - rest));
-    int r = open_piece(dir >= 0 ? dir : start, piece, O_PATH | O_DIRECTORY);
+    int r =
+        lfs_open_below(dir >= 0 ? dir : start, piece, O_PATH | O_DIRECTORY, c->openat2);
     if (r < 0)
       return -r;
     lfs_fd_cleanup(&dir);
     dir = r;
     rest = cut + 1;
   }
-  int r = open_piece(dir >= 0 ? dir : start, rest, flags);
+  int r = lfs_open_below(dir >= 0 ? dir : start, rest, flags, c->openat2);
   if (r < 0)
     return -r;
   *fd = r;

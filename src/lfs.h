@@ -22,6 +22,8 @@ typedef struct {
   GCond cond;         /* signalled when a scan ends */
   gboolean scanning;  /* a scan is filling the index */
   gboolean dirty;     /* a directory moved through the view during the scan */
+  guint64 moves;      /* renames applied to the index (lfs_scan_mark_dirty):
+                       * a seek they overlap may have missed a directory */
   gboolean stop;      /* unmounting: end the scan thread */
   gboolean requested; /* -o watch asks for a new scan */
   guint64 scans;      /* full scans started (status: scans) */

@@ -40,6 +40,7 @@ typedef struct {
   GHashTable *seek; /* a seek (see lfs_scan_seek): the inodes looked for, or NULL */
   gboolean done;    /* a seek found every name it looked for */
   GArray *linked;   /* a subtree scan: the hard-linked inodes it indexed (LfsInoKey) */
+  gboolean missed;  /* a directory moved before its entries were indexed */
 } Walk;
 
 /* A worker's counts, added to the index's statistics now and then. */
@@ -118,8 +119,6 @@ indexed_kind(const struct stat *st)
  * never interleaves with one and the workers seldom wait for each other. */
 enum { INDEX_BATCH = 256 };
 
-static void seek_add(LfsCtx *c, dev_t dev, ino_t ino, gboolean again);
-
 typedef enum { DIR_IN_PLACE, DIR_MOVED, DIR_GONE } DirPlace;
 
 /* Whether the directory read as rel (dfd) is still there. A full scan
@@ -141,25 +140,6 @@ dir_place(const Walk *w, int dfd, const char *rel)
   return DIR_IN_PLACE;
 }
 
-/* What a batch of a moved directory would have indexed is looked for
- * again: by a seek (from where it is now) for the inodes it seeks, by a
- * full scan for a subtree scan (the directory moved through the view
- * while -o watch scanned it in: rare). */
-static void
-batch_of_moved_dir(Walk *w, int dfd, GPtrArray *names)
-{
-  if (w->seek == NULL) {
-    lfs_scan_request(w->c);
-    return;
-  }
-  for (guint k = 0; k < names->len; k++) {
-    struct stat st;
-    if (fstatat(dfd, names->pdata[k], &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) == 0 &&
-        g_hash_table_contains(w->seek, &(LfsInoKey){st.st_dev, st.st_ino}))
-      seek_add(w->c, st.st_dev, st.st_ino, TRUE);
-  }
-}
-
 static void
 index_batch(Walk *w, int dfd, const char *rel, GPtrArray *names)
 {
@@ -168,8 +148,11 @@ index_batch(Walk *w, int dfd, const char *rel, GPtrArray *names)
   DirPlace place = dir_place(w, dfd, rel);
   if (place != DIR_IN_PLACE) {
     g_rw_lock_writer_unlock(&c->change_lock);
-    if (place == DIR_MOVED)
-      batch_of_moved_dir(w, dfd, names);
+    if (place == DIR_MOVED) { /* looked for again: see seek_once, lfs_scan_subtree */
+      g_mutex_lock(&w->lock);
+      w->missed = TRUE;
+      g_mutex_unlock(&w->lock);
+    }
     g_ptr_array_set_size(names, 0);
     return;
   }
@@ -319,8 +302,9 @@ worker(gpointer data)
 }
 
 /* Index everything at and below the directory start, with workers on
- * every core (at most MAX_WORKERS), the calling thread being one. */
-static void
+ * every core (at most MAX_WORKERS), the calling thread being one. TRUE if
+ * a directory moved before its entries were indexed (a partial walk). */
+static gboolean
 walk(LfsCtx *c, const char *start, guint nworkers, GHashTable *seek, GArray *linked)
 {
   Walk w = {.c = c,
@@ -340,6 +324,7 @@ walk(LfsCtx *c, const char *start, guint nworkers, GHashTable *seek, GArray *lin
   g_ptr_array_unref(w.todo);
   g_mutex_clear(&w.lock);
   g_cond_clear(&w.cond);
+  return w.missed;
 }
 
 static guint
@@ -412,13 +397,48 @@ seek_take(LfsCtx *c)
   return set;
 }
 
+static guint64
+scan_moves(LfsCtx *c)
+{
+  g_mutex_lock(&c->scan.lock);
+  guint64 n = c->scan.moves;
+  g_mutex_unlock(&c->scan.lock);
+  return n;
+}
+
+/* Drop from set the inodes whose every name the index holds. */
+static void
+drop_complete(LfsCtx *c, GHashTable *set)
+{
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, set);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    const LfsInoKey *k = key;
+    g_autoptr(LfsGroupInfo) g = lfs_index_get_group(c->index, k->dev, k->ino);
+    if (g == NULL || g->npaths >= g->nlink)
+      g_hash_table_iter_remove(&it);
+  }
+}
+
+/* A seek walks the tree again, at most this many times in all, while
+ * directories move under it: one moved after the seek read its parent and
+ * before it opened it, or before it indexed its entries, was missed. */
+enum { SEEK_WALKS = 3 };
+
 static void
 seek_once(LfsCtx *c)
 {
   g_autoptr(GHashTable) set = seek_take(c);
   if (set == NULL)
     return;
-  walk(c, "", scan_workers(), set, NULL);
+  for (int k = 0; k < SEEK_WALKS && g_hash_table_size(set) > 0; k++) {
+    guint64 moves = scan_moves(c);
+    gboolean missed = walk(c, "", scan_workers(), set, NULL);
+    if (!missed && scan_moves(c) == moves)
+      break;
+    drop_complete(c, set);
+  }
   lfs_vinval_sync(c, FALSE);
 }
 
@@ -524,6 +544,7 @@ lfs_scan_mark_dirty(LfsCtx *c)
   g_mutex_lock(&c->scan.lock);
   if (c->scan.scanning)
     c->scan.dirty = TRUE;
+  c->scan.moves++;
   g_mutex_unlock(&c->scan.lock);
 }
 
@@ -543,7 +564,10 @@ void
 lfs_scan_subtree(LfsCtx *c, const char *relpath)
 {
   g_autoptr(GArray) linked = g_array_new(FALSE, FALSE, sizeof(LfsInoKey));
-  walk(c, relpath, 1, NULL, linked);
+  /* The watch thread runs this: only the view can move a directory
+   * meanwhile (rare); a batch it hid, a full scan finds. */
+  if (walk(c, relpath, 1, NULL, linked))
+    lfs_scan_request(c);
   lfs_vinval_sync(c, FALSE);
   for (guint k = 0; k < linked->len; k++) {
     const LfsInoKey *i = &g_array_index(linked, LfsInoKey, k);
@@ -553,9 +577,8 @@ lfs_scan_subtree(LfsCtx *c, const char *relpath)
   }
 }
 
-/* Ask for a seek of (dev, ino); again: even if it was sought already. */
-static void
-seek_add(LfsCtx *c, dev_t dev, ino_t ino, gboolean again)
+void
+lfs_scan_seek(LfsCtx *c, dev_t dev, ino_t ino)
 {
   LfsInoKey k = {dev, ino};
   g_mutex_lock(&c->scan.lock);
@@ -566,8 +589,7 @@ seek_add(LfsCtx *c, dev_t dev, ino_t ino, gboolean again)
   if (c->scan.seek == NULL)
     c->scan.seek =
         g_hash_table_new_full(lfs_ino_key_hash, lfs_ino_key_equal, g_free, NULL);
-  gpointer state = g_hash_table_lookup(c->scan.seek, &k);
-  gboolean added = state == NULL || (again && GPOINTER_TO_INT(state) == 2);
+  gboolean added = !g_hash_table_contains(c->scan.seek, &k);
   if (added) {
     g_hash_table_insert(c->scan.seek, g_memdup2(&k, sizeof k), GINT_TO_POINTER(1));
     c->scan.seek_pending++;
@@ -575,12 +597,6 @@ seek_add(LfsCtx *c, dev_t dev, ino_t ino, gboolean again)
   g_mutex_unlock(&c->scan.lock);
   if (added) /* one already asked for wakes the thread no more */
     kick(c->scan.wake_fd);
-}
-
-void
-lfs_scan_seek(LfsCtx *c, dev_t dev, ino_t ino)
-{
-  seek_add(c, dev, ino, FALSE);
 }
 
 guint64

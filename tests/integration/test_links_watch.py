@@ -263,23 +263,30 @@ def test_new_hard_link_in_source(linkfs, mech):
     assert _scans(m) == scans, 'a full scan happened'
 
 
+@pytest.mark.parametrize('pad', ['moved-dir', 'root'])
 @pytest.mark.parametrize('mech', MECHS)
-def test_seek_meets_its_directory_moved(linkfs, mech):
-    """A seek (the other name of a new hard link looked for) that reads a
-    directory moved meanwhile indexes nothing at the old path: the name is
-    sought again and found where it is now. The directory holds 3,000
-    other files, which the seek stats before it indexes: the move comes
-    in that window (before the fix, 38 of 40 rounds kept the old path)."""
-    m = _watch(linkfs, mech, lambda s: (
-        H.make_tree(s, {'x/keep': 'k'}),
-        [(s / 'big0').mkdir()],
-        [(s / 'big0' / ('p%d' % k)).write_bytes(b'') for k in range(3000)]))
+def test_seek_meets_its_directory_moved(linkfs, mech, pad):
+    """A seek (the other name of a new hard link looked for) that a
+    directory move overlaps finds the name where it is now: it never
+    indexes it at the old path (the move came after the seek read the
+    directory, before it indexed its entries) and never misses it (the
+    move came after the seek read the parent, before it opened the
+    directory). 3,000 other files, which the seek stats, widen the window:
+    in the moved directory for the first case, in the root for the second
+    (before the fixes, 38 and 21 of 40 rounds went wrong)."""
+    def populate(s):
+        H.make_tree(s, {'x/keep': 'k'})
+        (s / 'big0').mkdir()
+        where = s / 'big0' if pad == 'moved-dir' else s
+        for k in range(3000):
+            (where / ('p%d' % k)).write_bytes(b'')
+    m = _watch(linkfs, mech, populate)
     scans = _scans(m)
     for i in range(12):
         old, new = 'big%d' % (i % 2), 'big%d' % ((i + 1) % 2)
         m.s(old, 'b%d' % i).write_bytes(b'b')
         os.link(m.s(old, 'b%d' % i), m.s('x', 'l%d' % i))  # a seek
-        time.sleep(0.001)  # it has started reading
+        time.sleep(0.0005 if pad == 'root' else 0.001)  # it has started
         os.rename(m.s(old), m.s(new))
         want = [new + '\u2215' + 'b%d' % i]
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "openrel.h"
+#include "test-modes.h"
 
 typedef struct {
   char *top;
@@ -119,21 +120,14 @@ int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  static const struct {
-    const char *mode;
-    int data;
-  } modes[] = {{"openat2", 0}, {"walk", 1}};
-  static const struct {
-    const char *name;
-    void (*fn)(Fixture *, gconstpointer);
-  } tests[] = {{"probe", test_probe}, {"opens", test_opens}, {"refuses", test_refuses}};
-  for (guint m = 0; m < G_N_ELEMENTS(modes); m++) {
-    for (guint k = 0; k < G_N_ELEMENTS(tests); k++) {
-      g_autofree char *path =
-          g_strdup_printf("/openrel/%s/%s", modes[m].mode, tests[k].name);
-      g_test_add(path, Fixture, GINT_TO_POINTER(modes[m].data), fixture_setup,
-                 tests[k].fn, fixture_teardown);
-    }
-  }
+  static const LfsTestMode modes[] = {{"openat2", 0}, {"walk", 1}};
+  static const LfsTestCase cases[] = {
+      {"probe", (GTestFixtureFunc)test_probe},
+      {"opens", (GTestFixtureFunc)test_opens},
+      {"refuses", (GTestFixtureFunc)test_refuses},
+  };
+  lfs_test_add_modes("openrel", sizeof(Fixture), modes, G_N_ELEMENTS(modes), cases,
+                     G_N_ELEMENTS(cases), (GTestFixtureFunc)fixture_setup,
+                     (GTestFixtureFunc)fixture_teardown);
   return g_test_run();
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "procfd.h"
+#include "test-modes.h"
 
 typedef struct {
   char *top;     /* the temporary directory */
@@ -195,28 +196,17 @@ int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  static const struct {
-    const char *mode;
-    int data;
-  } modes[] = {{"probed", 0}, {"path", 1}};
-  static const struct {
-    const char *name;
-    void (*fn)(Fixture *, gconstpointer);
-  } tests[] = {
-      {"probe", test_probe},
-      {"xattrs-file", test_xattrs_file},
-      {"xattrs-dir", test_xattrs_dir},
-      {"xattrs-symlink", test_xattrs_symlink},
-      {"closed-descriptor", test_closed_descriptor},
-      {"at-name", test_at_name},
+  static const LfsTestMode modes[] = {{"probed", 0}, {"path", 1}};
+  static const LfsTestCase cases[] = {
+      {"probe", (GTestFixtureFunc)test_probe},
+      {"xattrs-file", (GTestFixtureFunc)test_xattrs_file},
+      {"xattrs-dir", (GTestFixtureFunc)test_xattrs_dir},
+      {"xattrs-symlink", (GTestFixtureFunc)test_xattrs_symlink},
+      {"closed-descriptor", (GTestFixtureFunc)test_closed_descriptor},
+      {"at-name", (GTestFixtureFunc)test_at_name},
   };
-  for (guint m = 0; m < G_N_ELEMENTS(modes); m++) {
-    for (guint k = 0; k < G_N_ELEMENTS(tests); k++) {
-      g_autofree char *path =
-          g_strdup_printf("/procfd/%s/%s", modes[m].mode, tests[k].name);
-      g_test_add(path, Fixture, GINT_TO_POINTER(modes[m].data), fixture_setup,
-                 tests[k].fn, fixture_teardown);
-    }
-  }
+  lfs_test_add_modes("procfd", sizeof(Fixture), modes, G_N_ELEMENTS(modes), cases,
+                     G_N_ELEMENTS(cases), (GTestFixtureFunc)fixture_setup,
+                     (GTestFixtureFunc)fixture_teardown);
   return g_test_run();
 }

@@ -246,6 +246,14 @@ flush_counts(Walk *w, Counts *n)
   *n = (Counts){0};
 }
 
+/* Whether the index lacks some name of the inode k (a seek looks on). */
+static gboolean
+names_missing(LfsCtx *c, const LfsInoKey *k)
+{
+  g_autoptr(LfsGroupInfo) g = lfs_index_get_group(c->index, k->dev, k->ino);
+  return g != NULL && g->npaths < g->nlink;
+}
+
 /* Whether the index now holds every name of every inode a seek looks for. */
 static gboolean
 seek_found_all(Walk *w)
@@ -254,9 +262,7 @@ seek_found_all(Walk *w)
   gpointer key;
   g_hash_table_iter_init(&it, w->seek);
   while (g_hash_table_iter_next(&it, &key, NULL)) {
-    const LfsInoKey *k = key;
-    g_autoptr(LfsGroupInfo) g = lfs_index_get_group(w->c->index, k->dev, k->ino);
-    if (g != NULL && g->npaths < g->nlink)
+    if (names_missing(w->c, key))
       return FALSE;
   }
   return TRUE;
@@ -414,9 +420,7 @@ drop_complete(LfsCtx *c, GHashTable *set)
   gpointer key;
   g_hash_table_iter_init(&it, set);
   while (g_hash_table_iter_next(&it, &key, NULL)) {
-    const LfsInoKey *k = key;
-    g_autoptr(LfsGroupInfo) g = lfs_index_get_group(c->index, k->dev, k->ino);
-    if (g == NULL || g->npaths >= g->nlink)
+    if (!names_missing(c, key))
       g_hash_table_iter_remove(&it);
   }
 }
@@ -571,8 +575,7 @@ lfs_scan_subtree(LfsCtx *c, const char *relpath)
   lfs_vinval_sync(c, FALSE);
   for (guint k = 0; k < linked->len; k++) {
     const LfsInoKey *i = &g_array_index(linked, LfsInoKey, k);
-    g_autoptr(LfsGroupInfo) g = lfs_index_get_group(c->index, i->dev, i->ino);
-    if (g != NULL && g->npaths < g->nlink)
+    if (names_missing(c, i))
       lfs_scan_seek(c, i->dev, i->ino);
   }
 }

@@ -115,13 +115,7 @@ hash_vino(guint64 h)
   return (1ull << 62) | (h & ((1ull << 62) - 1));
 }
 
-static uint64_t
-key_vino(const char *key)
-{
-  return hash_vino(fnv1a(FNV_OFFSET, key));
-}
-
-/* key_vino(spec_key(sp)), without making the key. */
+/* The hash of spec_key(sp), without making the key. */
 uint64_t
 lfs_vnode_peek_vino(const VSpec *sp)
 {
@@ -150,8 +144,7 @@ lfs_vnode_get(LfsCtx *c, const VSpec *sp)
     vn->gino = sp->gino;
     vn->name = g_strdup(sp->name);
     vn->flat = g_strdup(sp->flat);
-    vn->vino = key_vino(key);
-    g_assert(vn->vino == lfs_vnode_peek_vino(sp)); /* as the listings gave it */
+    vn->vino = lfs_vnode_peek_vino(sp); /* the number listings give it */
     vn->key = g_steal_pointer(&key);
     g_hash_table_insert(v->by_key, vn->key, vn);
   }

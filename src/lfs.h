@@ -19,18 +19,20 @@ typedef struct LfsDevio LfsDevio;
 /* The background scan (scan.c). lock guards every field. */
 typedef struct {
   GMutex lock;
-  GCond cond;         /* signalled when a scan ends */
-  gboolean scanning;  /* a scan is filling the index */
-  gboolean dirty;     /* a directory moved through the view during the scan */
-  guint64 moves;      /* renames applied to the index (lfs_scan_mark_dirty):
-                       * a seek they overlap may have missed a directory */
-  gboolean stop;      /* unmounting: end the scan thread */
-  gboolean requested; /* -o watch asks for a new scan */
-  guint64 scans;      /* full scans started (status: scans) */
-  GHashTable *seek;   /* (dev, ino) -> 1: to look for, 2: looked for; or NULL */
-  guint seek_pending; /* entries of seek at 1 */
-  gint64 started_us;  /* monotonic time the current scan started */
-  double seconds;     /* duration of the last finished scan */
+  GCond cond;          /* signalled when a scan ends */
+  gboolean scanning;   /* a scan is filling the index */
+  gboolean dirty;      /* a directory moved through the view during the scan */
+  guint64 moves;       /* renames applied to the index (lfs_scan_mark_dirty):
+                        * a seek they overlap may have missed a directory */
+  GPtrArray *moved_to; /* while a subtree scan walks: where the renames
+                        * meanwhile went (it may have missed them) */
+  gboolean stop;       /* unmounting: end the scan thread */
+  gboolean requested;  /* -o watch asks for a new scan */
+  guint64 scans;       /* full scans started (status: scans) */
+  GHashTable *seek;    /* (dev, ino) -> 1: to look for, 2: looked for; or NULL */
+  guint seek_pending;  /* entries of seek at 1 */
+  gint64 started_us;   /* monotonic time the current scan started */
+  double seconds;      /* duration of the last finished scan */
   GThread *thread;
   int wake_fd; /* eventfd: the scan thread has something to do, or must stop */
   int stop_fd; /* eventfd, readable from the stop on: for threads polling */
@@ -111,7 +113,9 @@ void lfs_scan_stop(LfsCtx *c);
 gboolean lfs_scan_wait_ready(LfsCtx *c);
 /* For status: whether a scan runs, and its seconds so far or last. */
 gboolean lfs_scan_state(LfsCtx *c, double *seconds);
-void lfs_scan_mark_dirty(LfsCtx *c);
+/* A rename was applied to the index; to: NULL or its new path(s),
+ * NULL-terminated (two for an exchange). */
+void lfs_scan_mark_dirty(LfsCtx *c, const char *const *to);
 gboolean lfs_scan_stopping(LfsCtx *c);
 /* Wait until fd is readable or the mount is stopping, without a timeout:
  * TRUE if fd is readable. */

@@ -543,12 +543,14 @@ lfs_scan_state(LfsCtx *c, double *seconds)
 }
 
 void
-lfs_scan_mark_dirty(LfsCtx *c)
+lfs_scan_mark_dirty(LfsCtx *c, const char *const *to)
 {
   g_mutex_lock(&c->scan.lock);
   if (c->scan.scanning)
     c->scan.dirty = TRUE;
   c->scan.moves++;
+  for (guint k = 0; c->scan.moved_to != NULL && to != NULL && to[k] != NULL; k++)
+    g_ptr_array_add(c->scan.moved_to, g_strdup(to[k]));
   g_mutex_unlock(&c->scan.lock);
 }
 
@@ -561,6 +563,59 @@ lfs_scan_request(LfsCtx *c)
   kick(c->scan.wake_fd);
 }
 
+/* Starts (on) or ends recording where renames go, and returns what was
+ * recorded since the last call. */
+static GPtrArray *
+track_moves(LfsCtx *c, gboolean on)
+{
+  g_mutex_lock(&c->scan.lock);
+  GPtrArray *moved = g_steal_pointer(&c->scan.moved_to);
+  if (on)
+    c->scan.moved_to = g_ptr_array_new_with_free_func(g_free);
+  g_mutex_unlock(&c->scan.lock);
+  return moved;
+}
+
+static gboolean
+is_dir_rel(LfsCtx *c, const char *rel)
+{
+  struct stat st;
+  return lfs_stat_rel(c, rel, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The watch thread runs subtree scans, so only the view can move a
+ * directory meanwhile. One moved after the walk read its parent and before
+ * it opened it, or before it indexed its entries, was missed: the walk
+ * records where every rename went and walks those again (adding what is
+ * there already changes nothing), at most this many rounds in all; then
+ * a full scan. */
+enum { SUBTREE_ROUNDS = 3 };
+
+static void
+walk_subtree(LfsCtx *c, const char *relpath, GArray *linked)
+{
+  g_autoptr(GPtrArray) todo = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(todo, g_strdup(relpath));
+  for (int round = 0; todo->len > 0; round++) {
+    if (round == SUBTREE_ROUNDS) {
+      lfs_scan_request(c);
+      return;
+    }
+    g_autoptr(GPtrArray) before = track_moves(c, TRUE);
+    gboolean missed = FALSE;
+    for (guint k = 0; k < todo->len; k++) {
+      if (round == 0 || is_dir_rel(c, todo->pdata[k]))
+        missed |= walk(c, todo->pdata[k], 1, NULL, linked);
+    }
+    g_ptr_array_unref(todo);
+    todo = track_moves(c, FALSE);
+    if (missed && todo->len == 0) { /* never seen: a full scan finds it */
+      lfs_scan_request(c);
+      return;
+    }
+  }
+}
+
 /* A subtree scanned in (a directory made, or moved in from outside SOURCE)
  * may hold new names of files whose other names, elsewhere in SOURCE, the
  * index does not hold: they are looked for. */
@@ -568,10 +623,7 @@ void
 lfs_scan_subtree(LfsCtx *c, const char *relpath)
 {
   g_autoptr(GArray) linked = g_array_new(FALSE, FALSE, sizeof(LfsInoKey));
-  /* The watch thread runs this: only the view can move a directory
-   * meanwhile (rare); a batch it hid, a full scan finds. */
-  if (walk(c, relpath, 1, NULL, linked))
-    lfs_scan_request(c);
+  walk_subtree(c, relpath, linked);
   lfs_vinval_sync(c, FALSE);
   for (guint k = 0; k < linked->len; k++) {
     const LfsInoKey *i = &g_array_index(linked, LfsInoKey, k);

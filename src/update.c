@@ -314,7 +314,7 @@ renamed(LfsCtx *c, const char *odir, const char *on, const char *ndir, const cha
   const char *names[] = {on, nn, NULL};
   const char *moved[] = {newpath, (flags & RENAME_EXCHANGE) ? oldpath : NULL, NULL};
   resolve_affected(c, names, moved);
-  lfs_scan_mark_dirty(c);
+  lfs_scan_mark_dirty(c, moved);
 }
 
 void

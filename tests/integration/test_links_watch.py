@@ -302,6 +302,34 @@ def test_seek_meets_its_directory_moved(linkfs, mech, pad):
     assert _scans(m) == scans, 'a full scan happened'
 
 
+@pytest.mark.parametrize('mech', MECHS)
+def test_subtree_scan_meets_a_directory_moved_through_the_view(linkfs, tmp_path, mech):
+    """A directory moved into SOURCE from outside is scanned on its own (a
+    subtree scan). A directory below it that the view renames while the
+    scan indexes its entries is walked again where it went, without a full
+    scan, and its names are all there. 600 pairs of hard links in it widen
+    the window; the rounds wait from 0 to 5 ms before the rename to sweep
+    it (before the fix, the first round already went to a full scan)."""
+    m = _watch(linkfs, mech, _tree({'x/keep': 'k'}))
+    scans = _scans(m)
+    outside = tmp_path / 'outside'
+    for i in range(6):
+        d = outside / ('in%d' % i)
+        (d / 'sub').mkdir(parents=True)
+        for k in range(600):
+            (d / 'sub' / ('a%d' % k)).write_bytes(b'')
+            os.link(d / 'sub' / ('a%d' % k), d / 'sub' / ('b%d' % k))
+        os.rename(d, m.s('in%d' % i))  # a subtree scan
+        time.sleep(i * 0.001)
+        os.rename(m.v('in%d' % i, 'sub'), m.v('in%d' % i, 'sub2'))
+        sib = m.v('in%d' % i, 'sub2', '.links', 'siblings')
+        want = ['a%d' % k for k in range(600)] + ['b%d' % k for k in range(600)]
+        assert H.wait_until(lambda: sorted(os.listdir(sib)) == sorted(want), SETTLE), \
+            'round %d: %d names listed, not %d' % (i, len(os.listdir(sib)), len(want))
+        assert _scans(m) == scans, 'round %d: a full scan happened' % i
+    _settled(m, 'after the rounds')
+
+
 def test_links_made_outside_counted_with_fanotify(linkfs, tmp_path):
     """fanotify sees link counts change from anywhere: a hard-linked file
     of SOURCE linked or unlinked outside it shows in outside_links."""

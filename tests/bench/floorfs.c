@@ -84,7 +84,8 @@ read_children(Floor *f, guint32 id, int dfd)
     if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
       g_ptr_array_add(names, g_strdup(de->d_name));
   }
-  qsort(names->pdata, names->len, sizeof(char *), cmp_names);
+  if (names->len > 1)
+    qsort(names->pdata, names->len, sizeof(char *), cmp_names);
   g_array_index(f->nodes, Node, id - 1).first = f->nodes->len + 1;
   g_array_index(f->nodes, Node, id - 1).nchild = names->len;
   for (guint k = 0; k < names->len; k++) {
@@ -392,6 +393,7 @@ main(int argc, char **argv)
   char *fargv[] = {argv[0], "-o", "ro,fsname=floorfs,subtype=floorfs", NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
   struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, &f);
+  fuse_opt_free_args(&args);
   if (se == NULL || fuse_set_signal_handlers(se) != 0)
     return 1;
   if (fuse_session_mount(se, argv[2]) != 0)

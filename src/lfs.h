@@ -4,6 +4,7 @@
 
 #include "index.h"
 #include "inode.h"
+#include "movelog.h"
 #include "options.h"
 #include "procfd.h"
 #include "resolve.h"
@@ -24,15 +25,16 @@ typedef struct {
   gboolean dirty;      /* a directory moved through the view during the scan */
   guint64 moves;       /* renames applied to the index (lfs_scan_mark_dirty):
                         * a seek they overlap may have missed a directory */
-  GPtrArray *moved_to; /* while a subtree scan walks: where the renames
-                        * meanwhile went (it may have missed them) */
-  gboolean stop;       /* unmounting: end the scan thread */
-  gboolean requested;  /* -o watch asks for a new scan */
-  guint64 scans;       /* full scans started (status: scans) */
-  GHashTable *seek;    /* (dev, ino) -> 1: to look for, 2: looked for; or NULL */
-  guint seek_pending;  /* entries of seek at 1 */
-  gint64 started_us;   /* monotonic time the current scan started */
-  double seconds;      /* duration of the last finished scan */
+  LfsMoveLog *movelog; /* while careful walks run (ncareful > 0): the renames
+                        * applied to the index, in order (scan.c) */
+  guint ncareful;
+  gboolean stop;      /* unmounting: end the scan thread */
+  gboolean requested; /* -o watch asks for a new scan */
+  guint64 scans;      /* full scans started (status: scans) */
+  GHashTable *seek;   /* (dev, ino) -> 1: to look for, 2: looked for; or NULL */
+  guint seek_pending; /* entries of seek at 1 */
+  gint64 started_us;  /* monotonic time the current scan started */
+  double seconds;     /* duration of the last finished scan */
   GThread *thread;
   int wake_fd; /* eventfd: the scan thread has something to do, or must stop */
   int stop_fd; /* eventfd, readable from the stop on: for threads polling */
@@ -113,9 +115,9 @@ void lfs_scan_stop(LfsCtx *c);
 gboolean lfs_scan_wait_ready(LfsCtx *c);
 /* For status: whether a scan runs, and its seconds so far or last. */
 gboolean lfs_scan_state(LfsCtx *c, double *seconds);
-/* A rename was applied to the index; to: NULL or its new path(s),
- * NULL-terminated (two for an exchange). */
-void lfs_scan_mark_dirty(LfsCtx *c, const char *const *to);
+/* A rename from -> to (or, with exchange, a swap) was applied to the
+ * index; from and to NULL: some rename, unknown. */
+void lfs_scan_mark_dirty(LfsCtx *c, const char *from, const char *to, gboolean exchange);
 gboolean lfs_scan_stopping(LfsCtx *c);
 /* Wait until fd is readable or the mount is stopping, without a timeout:
  * TRUE if fd is readable. */

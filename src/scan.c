@@ -14,6 +14,7 @@
 
 #include "dirsnap.h"
 #include "fdutil.h"
+#include "movelog.h"
 #include "names.h"
 
 #include <errno.h>
@@ -30,12 +31,20 @@
  * kernel, and two cores halve it. */
 enum { MAX_WORKERS = 4, FLUSH_ENTRIES = 1024, FLUSH_DIRS = 64 };
 
+/* A directory to read: rel was its path at position seq of the rename log
+ * (careful walks). */
+typedef struct {
+  char *rel;
+  guint64 seq;
+} WalkItem;
+
 /* One walk: directories still to read, shared by its workers. */
 typedef struct {
   LfsCtx *c;
   GMutex lock;
   GCond cond;
-  GPtrArray *todo;  /* relpaths, used as a stack (depth first) */
+  gboolean careful; /* see careful_begin */
+  GPtrArray *todo;  /* WalkItems, used as a stack (depth first) */
   guint busy;       /* workers reading a directory */
   GHashTable *seek; /* a seek (see lfs_scan_seek): the inodes looked for, or NULL */
   gboolean done;    /* a seek found every name it looked for */
@@ -55,6 +64,7 @@ lfs_scan_init(LfsScanState *s)
   g_cond_init(&s->cond);
   s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  s->movelog = lfs_movelog_new();
 }
 
 void
@@ -66,6 +76,7 @@ lfs_scan_clear(LfsScanState *s)
     close(s->wake_fd);
   if (s->stop_fd >= 0)
     close(s->stop_fd);
+  g_clear_pointer(&s->movelog, lfs_movelog_free);
 }
 
 /* An eventfd write; a counter that is already huge stays readable. */
@@ -114,6 +125,51 @@ indexed_kind(const struct stat *st)
   return S_ISLNK(st->st_mode) || (!S_ISDIR(st->st_mode) && st->st_nlink > 1);
 }
 
+static WalkItem *
+item_new(char *rel, guint64 seq)
+{
+  WalkItem *it = g_new(WalkItem, 1);
+  *it = (WalkItem){.rel = rel, .seq = seq};
+  return it;
+}
+
+static void
+item_free(gpointer p)
+{
+  WalkItem *it = p;
+  g_free(it->rel);
+  g_free(it);
+}
+
+/* A careful walk holds the change lock for writing while it opens a
+ * directory and while it indexes a batch of its entries, so that no rename
+ * through the view comes in between, and first brings the directory's path
+ * up to date with the renames logged since it read it: every directory is
+ * read and indexed where it is, however the view renames the tree under
+ * the walk. Lock order: change_lock, then scan.lock. */
+static void
+item_rebase(LfsCtx *c, WalkItem *it)
+{
+  g_mutex_lock(&c->scan.lock);
+  char *now = lfs_movelog_rebase(c->scan.movelog, it->rel, it->seq);
+  it->seq = lfs_movelog_end(c->scan.movelog);
+  g_mutex_unlock(&c->scan.lock);
+  g_free(it->rel);
+  it->rel = now;
+}
+
+static int
+open_item(const Walk *w, WalkItem *it, int *fd)
+{
+  if (!w->careful)
+    return lfs_open_rel(w->c, it->rel, O_RDONLY | O_DIRECTORY, fd);
+  g_rw_lock_writer_lock(&w->c->change_lock);
+  item_rebase(w->c, it);
+  int err = lfs_open_rel(w->c, it->rel, O_RDONLY | O_DIRECTORY, fd);
+  g_rw_lock_writer_unlock(&w->c->change_lock);
+  return err;
+}
+
 /* Entries of one directory to index, looked at again under one hold of
  * the change lock per INDEX_BATCH, so that a change made through the view
  * never interleaves with one and the workers seldom wait for each other. */
@@ -129,7 +185,7 @@ typedef enum { DIR_IN_PLACE, DIR_MOVED, DIR_GONE } DirPlace;
 static DirPlace
 dir_place(const Walk *w, int dfd, const char *rel)
 {
-  if (w->seek == NULL && w->linked == NULL)
+  if (w->seek == NULL && w->linked == NULL && !w->careful)
     return DIR_IN_PLACE;
   struct stat here, there;
   if (fstat(dfd, &here) != 0 || here.st_nlink == 0)
@@ -141,10 +197,13 @@ dir_place(const Walk *w, int dfd, const char *rel)
 }
 
 static void
-index_batch(Walk *w, int dfd, const char *rel, GPtrArray *names)
+index_batch(Walk *w, int dfd, WalkItem *it, GPtrArray *names)
 {
   LfsCtx *c = w->c;
   g_rw_lock_writer_lock(&c->change_lock);
+  if (w->careful)
+    item_rebase(c, it);
+  const char *rel = it->rel;
   DirPlace place = dir_place(w, dfd, rel);
   if (place != DIR_IN_PLACE) {
     g_rw_lock_writer_unlock(&c->change_lock);
@@ -180,7 +239,7 @@ index_batch(Walk *w, int dfd, const char *rel, GPtrArray *names)
  * more than this stat; the others go to later. A seek takes only the
  * inodes it looks for. */
 static void
-scan_entry(Walk *w, int dfd, const char *rel, const char *name, GPtrArray *later)
+scan_entry(Walk *w, int dfd, WalkItem *it, const char *name, GPtrArray *later)
 {
   struct stat st;
   if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0 ||
@@ -192,22 +251,28 @@ scan_entry(Walk *w, int dfd, const char *rel, const char *name, GPtrArray *later
     return;
   g_ptr_array_add(later, (gpointer)name);
   if (later->len >= INDEX_BATCH)
-    index_batch(w, dfd, rel, later);
+    index_batch(w, dfd, it, later);
 }
 
-/* Read the directory rel, index its entries; its subdirectories go to
+/* Read the directory it, index its entries; its subdirectories go to
  * subdirs. Opened from SOURCE without following any symlink and, under
- * the mountpoint, from the directory opened before mounting. */
+ * the mountpoint, from the directory opened before mounting. One gone
+ * meanwhile is not counted as unreadable. */
 static void
-scan_dir(Walk *w, const char *rel, GPtrArray *subdirs, Counts *n)
+scan_dir(Walk *w, WalkItem *it, GPtrArray *subdirs, Counts *n)
 {
   LfsCtx *c = w->c;
   lfs_autofd fd = -1;
   g_autoptr(LfsDirSnap) snap = lfs_dirsnap_new();
-  if (lfs_open_rel(c, rel, O_RDONLY | O_DIRECTORY, &fd) != 0) {
-    n->unreadable++;
+  int err = open_item(w, it, &fd);
+  if (err != 0) {
+    if (err != ENOENT)
+      n->unreadable++;
     return;
   }
+  /* Where it was opened (a batch may bring it->rel up to date). */
+  g_autofree char *rel = g_strdup(it->rel);
+  guint64 seq = it->seq;
   if (w->seek == NULL) /* before reading: what changes after is seen */
     lfs_watch_add(c, fd, rel);
   if (lfs_dirsnap_read(snap, fd) != 0) {
@@ -230,12 +295,12 @@ scan_dir(Walk *w, const char *rel, GPtrArray *subdirs, Counts *n)
         (de->type == DT_UNKNOWN && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
          S_ISDIR(st.st_mode));
     if (dir)
-      g_ptr_array_add(subdirs, lfs_path_join(rel, name));
+      g_ptr_array_add(subdirs, item_new(lfs_path_join(rel, name), seq));
     else
-      scan_entry(w, fd, rel, name, later);
+      scan_entry(w, fd, it, name, later);
   }
   if (later->len > 0)
-    index_batch(w, fd, rel, later);
+    index_batch(w, fd, it, later);
 }
 
 static void
@@ -283,11 +348,12 @@ worker(gpointer data)
       g_cond_wait(&w->cond, &w->lock);
       continue;
     }
-    g_autofree char *rel = g_ptr_array_steal_index_fast(w->todo, w->todo->len - 1);
+    WalkItem *it = g_ptr_array_steal_index_fast(w->todo, w->todo->len - 1);
     w->busy++;
     g_mutex_unlock(&w->lock);
     if (!lfs_scan_stopping(w->c))
-      scan_dir(w, rel, found, &n);
+      scan_dir(w, it, found, &n);
+    item_free(it);
     gboolean all = FALSE;
     if (n.entries >= FLUSH_ENTRIES || n.dirs >= FLUSH_DIRS) {
       all = w->seek != NULL && seek_found_all(w);
@@ -309,17 +375,23 @@ worker(gpointer data)
 
 /* Index everything at and below the directory start, with workers on
  * every core (at most MAX_WORKERS), the calling thread being one. TRUE if
- * a directory moved before its entries were indexed (a partial walk). */
+ * a directory moved before its entries were indexed (a partial or careful
+ * walk). A careful walk runs between careful_begin and careful_end. */
 static gboolean
-walk(LfsCtx *c, const char *start, guint nworkers, GHashTable *seek, GArray *linked)
+walk(LfsCtx *c, const char *start, guint nworkers, GHashTable *seek, GArray *linked,
+     gboolean careful)
 {
   Walk w = {.c = c,
-            .todo = g_ptr_array_new_with_free_func(g_free),
+            .careful = careful,
+            .todo = g_ptr_array_new_with_free_func(item_free),
             .seek = seek,
             .linked = linked};
   g_mutex_init(&w.lock);
   g_cond_init(&w.cond);
-  g_ptr_array_add(w.todo, g_strdup(start));
+  g_mutex_lock(&c->scan.lock);
+  guint64 now = lfs_movelog_end(c->scan.movelog);
+  g_mutex_unlock(&c->scan.lock);
+  g_ptr_array_add(w.todo, item_new(g_strdup(start), now));
   GThread *threads[MAX_WORKERS];
   nworkers = CLAMP(nworkers, 1, MAX_WORKERS);
   for (guint k = 1; k < nworkers; k++)
@@ -339,11 +411,34 @@ scan_workers(void)
   return MIN(g_get_num_processors(), MAX_WORKERS);
 }
 
+/* While a careful walk runs, every rename applied to the index is logged
+ * (lfs_scan_mark_dirty); the log is emptied when the last one ends. */
+static void
+careful_begin(LfsCtx *c)
+{
+  g_mutex_lock(&c->scan.lock);
+  c->scan.ncareful++;
+  g_mutex_unlock(&c->scan.lock);
+}
+
+static void
+careful_end(LfsCtx *c)
+{
+  g_mutex_lock(&c->scan.lock);
+  if (--c->scan.ncareful == 0)
+    lfs_movelog_clear(c->scan.movelog);
+  g_mutex_unlock(&c->scan.lock);
+}
+
+/* A full scan that renames meet runs again, the last time carefully
+ * (item_rebase): it then ends right however the view renames the tree. */
+enum { SCAN_ATTEMPTS = 3 };
+
 /* One full scan into an emptied index; again if directories moved meanwhile. */
 static void
 scan_once(LfsCtx *c)
 {
-  for (int attempt = 0; attempt < 3; attempt++) {
+  for (int attempt = 0; attempt < SCAN_ATTEMPTS; attempt++) {
     g_mutex_lock(&c->scan.lock);
     c->scan.scanning = TRUE;
     c->scan.dirty = FALSE;
@@ -359,7 +454,12 @@ scan_once(LfsCtx *c)
     lfs_index_replace_contents(c->index, old);
     g_rw_lock_writer_unlock(&c->change_lock);
     lfs_vinval_sync(c, FALSE);
-    walk(c, "", scan_workers(), NULL, NULL);
+    gboolean careful = attempt == SCAN_ATTEMPTS - 1;
+    if (careful)
+      careful_begin(c);
+    walk(c, "", scan_workers(), NULL, NULL, careful);
+    if (careful)
+      careful_end(c);
 
     g_mutex_lock(&c->scan.lock);
     gboolean again = c->scan.dirty && !c->scan.stop;
@@ -438,7 +538,7 @@ seek_once(LfsCtx *c)
     return;
   for (int k = 0; k < SEEK_WALKS && g_hash_table_size(set) > 0; k++) {
     guint64 moves = scan_moves(c);
-    gboolean missed = walk(c, "", scan_workers(), set, NULL);
+    gboolean missed = walk(c, "", scan_workers(), set, NULL, FALSE);
     if (!missed && scan_moves(c) == moves)
       break;
     drop_complete(c, set);
@@ -543,14 +643,14 @@ lfs_scan_state(LfsCtx *c, double *seconds)
 }
 
 void
-lfs_scan_mark_dirty(LfsCtx *c, const char *const *to)
+lfs_scan_mark_dirty(LfsCtx *c, const char *from, const char *to, gboolean exchange)
 {
   g_mutex_lock(&c->scan.lock);
   if (c->scan.scanning)
     c->scan.dirty = TRUE;
   c->scan.moves++;
-  for (guint k = 0; c->scan.moved_to != NULL && to != NULL && to[k] != NULL; k++)
-    g_ptr_array_add(c->scan.moved_to, g_strdup(to[k]));
+  if (c->scan.ncareful > 0 && from != NULL && to != NULL)
+    lfs_movelog_add(c->scan.movelog, from, to, exchange);
   g_mutex_unlock(&c->scan.lock);
 }
 
@@ -563,59 +663,6 @@ lfs_scan_request(LfsCtx *c)
   kick(c->scan.wake_fd);
 }
 
-/* Starts (on) or ends recording where renames go, and returns what was
- * recorded since the last call. */
-static GPtrArray *
-track_moves(LfsCtx *c, gboolean on)
-{
-  g_mutex_lock(&c->scan.lock);
-  GPtrArray *moved = g_steal_pointer(&c->scan.moved_to);
-  if (on)
-    c->scan.moved_to = g_ptr_array_new_with_free_func(g_free);
-  g_mutex_unlock(&c->scan.lock);
-  return moved;
-}
-
-static gboolean
-is_dir_rel(LfsCtx *c, const char *rel)
-{
-  struct stat st;
-  return lfs_stat_rel(c, rel, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* The watch thread runs subtree scans, so only the view can move a
- * directory meanwhile. One moved after the walk read its parent and before
- * it opened it, or before it indexed its entries, was missed: the walk
- * records where every rename went and walks those again (adding what is
- * there already changes nothing), at most this many rounds in all; then
- * a full scan. */
-enum { SUBTREE_ROUNDS = 3 };
-
-static void
-walk_subtree(LfsCtx *c, const char *relpath, GArray *linked)
-{
-  g_autoptr(GPtrArray) todo = g_ptr_array_new_with_free_func(g_free);
-  g_ptr_array_add(todo, g_strdup(relpath));
-  for (int round = 0; todo->len > 0; round++) {
-    if (round == SUBTREE_ROUNDS) {
-      lfs_scan_request(c);
-      return;
-    }
-    g_autoptr(GPtrArray) before = track_moves(c, TRUE);
-    gboolean missed = FALSE;
-    for (guint k = 0; k < todo->len; k++) {
-      if (round == 0 || is_dir_rel(c, todo->pdata[k]))
-        missed |= walk(c, todo->pdata[k], 1, NULL, linked);
-    }
-    g_ptr_array_unref(todo);
-    todo = track_moves(c, FALSE);
-    if (missed && todo->len == 0) { /* never seen: a full scan finds it */
-      lfs_scan_request(c);
-      return;
-    }
-  }
-}
-
 /* A subtree scanned in (a directory made, or moved in from outside SOURCE)
  * may hold new names of files whose other names, elsewhere in SOURCE, the
  * index does not hold: they are looked for. */
@@ -623,7 +670,14 @@ void
 lfs_scan_subtree(LfsCtx *c, const char *relpath)
 {
   g_autoptr(GArray) linked = g_array_new(FALSE, FALSE, sizeof(LfsInoKey));
-  walk_subtree(c, relpath, linked);
+  /* The watch thread runs this: only the view can rename meanwhile, and a
+   * careful walk follows. A move it did not see (made in the source and
+   * not applied yet) made it drop a batch: a full scan finds that. */
+  careful_begin(c);
+  gboolean missed = walk(c, relpath, 1, NULL, linked, TRUE);
+  careful_end(c);
+  if (missed)
+    lfs_scan_request(c);
   lfs_vinval_sync(c, FALSE);
   for (guint k = 0; k < linked->len; k++) {
     const LfsInoKey *i = &g_array_index(linked, LfsInoKey, k);

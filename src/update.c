@@ -283,6 +283,18 @@ lfs_update_at(LfsCtx *c, int dfd, const char *dir, const char *name)
   resolve_name(c, name);
 }
 
+/* sync_entry_at in the directory parent (at dir), through its descriptor
+ * when it has one. */
+static void
+sync_entry_in(LfsCtx *c, LfsInode *parent, const char *dir, const char *name)
+{
+  g_auto(LfsPin) pin = LFS_PIN_INIT;
+  if (lfs_pin(c->itab, parent, &pin) == 0)
+    sync_entry_at(c, pin.fd, dir, name);
+  else
+    sync_entry(c, dir, name);
+}
+
 void
 lfs_update_entry(LfsCtx *c, LfsInode *parent, const char *name)
 {
@@ -314,7 +326,7 @@ renamed(LfsCtx *c, const char *odir, const char *on, const char *ndir, const cha
   const char *names[] = {on, nn, NULL};
   const char *moved[] = {newpath, (flags & RENAME_EXCHANGE) ? oldpath : NULL, NULL};
   resolve_affected(c, names, moved);
-  lfs_scan_mark_dirty(c, moved);
+  lfs_scan_mark_dirty(c, oldpath, newpath, (flags & RENAME_EXCHANGE) != 0);
 }
 
 void
@@ -323,8 +335,15 @@ lfs_update_renamed(LfsCtx *c, LfsInode *op, const char *on, LfsInode *np, const 
 {
   g_autofree char *odir = lfs_itab_path(c->itab, op);
   g_autofree char *ndir = lfs_itab_path(c->itab, np);
-  if (odir != NULL && ndir != NULL)
-    renamed(c, odir, on, ndir, nn, flags);
+  if (odir == NULL || ndir == NULL)
+    return;
+  renamed(c, odir, on, ndir, nn, flags);
+  /* A name the index did not hold yet, because a scan had not come to
+   * it, is indexed at its new place; one it held is seen again unchanged
+   * (directories are the walks' to follow). */
+  sync_entry_in(c, np, ndir, nn);
+  if (flags & RENAME_EXCHANGE)
+    sync_entry_in(c, op, odir, on);
 }
 
 void

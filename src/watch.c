@@ -264,7 +264,7 @@ lfs_watch_dir_gone(LfsCtx *c, const char *dir, const char *name, unsigned flags)
   if (flags & WATCH_OWN)
     return;
   if (flags & WATCH_MOVED) /* a scan running may have its old paths to read */
-    lfs_scan_mark_dirty(c, NULL);
+    lfs_scan_mark_dirty(c, NULL, NULL, FALSE);
   if (is_dir_at(c, path)) { /* another directory has taken its place */
     resync(c, dir, name);
     return;
@@ -287,7 +287,7 @@ lfs_watch_dir_moved(LfsCtx *c, const char *odir, const char *on, const char *ndi
   lfs_watch_dropped(c, dropped);
   if (!moved) { /* the tree did not know it there: scanned again */
     if (!(flags & WATCH_OWN)) {
-      lfs_scan_mark_dirty(c, NULL);
+      lfs_scan_mark_dirty(c, NULL, NULL, FALSE);
       resync(c, odir, on);
     }
     resync(c, ndir, nn);
@@ -295,7 +295,7 @@ lfs_watch_dir_moved(LfsCtx *c, const char *odir, const char *on, const char *ndi
   }
   if (flags & WATCH_OWN)
     return;
-  lfs_scan_mark_dirty(c, NULL);
+  lfs_scan_mark_dirty(c, NULL, NULL, FALSE);
   LfsEntryInfo e;
   struct stat st;
   guint64 gen = lfs_change_begin_seen(c);
@@ -342,7 +342,7 @@ lfs_watch_dir_stale(LfsCtx *c, const char *path)
     lfs_watch_lost(c);
     return;
   }
-  lfs_scan_mark_dirty(c, NULL);
+  lfs_scan_mark_dirty(c, NULL, NULL, FALSE);
   resync(c, dir, name);
 }
 

@@ -197,6 +197,14 @@ dir_place(const Walk *w, int dfd, const char *rel)
 }
 
 static void
+set_missed(Walk *w)
+{
+  g_mutex_lock(&w->lock);
+  w->missed = TRUE;
+  g_mutex_unlock(&w->lock);
+}
+
+static void
 index_batch(Walk *w, int dfd, WalkItem *it, GPtrArray *names)
 {
   LfsCtx *c = w->c;
@@ -207,11 +215,8 @@ index_batch(Walk *w, int dfd, WalkItem *it, GPtrArray *names)
   DirPlace place = dir_place(w, dfd, rel);
   if (place != DIR_IN_PLACE) {
     g_rw_lock_writer_unlock(&c->change_lock);
-    if (place == DIR_MOVED) { /* looked for again: see seek_once, lfs_scan_subtree */
-      g_mutex_lock(&w->lock);
-      w->missed = TRUE;
-      g_mutex_unlock(&w->lock);
-    }
+    if (place == DIR_MOVED) /* looked for again: see seek_once, lfs_scan_subtree */
+      set_missed(w);
     g_ptr_array_set_size(names, 0);
     return;
   }
@@ -268,6 +273,8 @@ scan_dir(Walk *w, WalkItem *it, GPtrArray *subdirs, Counts *n)
   if (err != 0) {
     if (err != ENOENT)
       n->unreadable++;
+    else if (w->seek != NULL) /* moved since its parent was read: see seek_once */
+      set_missed(w);
     return;
   }
   /* Where it was opened (a batch may bring it->rel up to date). */
@@ -527,7 +534,10 @@ drop_complete(LfsCtx *c, GHashTable *set)
 
 /* A seek walks the tree again, at most this many times in all, while
  * directories move under it: one moved after the seek read its parent and
- * before it opened it, or before it indexed its entries, was missed. */
+ * before it opened it, or before it indexed its entries, was missed. The
+ * seek knows it from a rename applied to the index meanwhile or, when the
+ * move was made in the source and -o watch has not applied it yet, from
+ * the directory it could not open or found moved. */
 enum { SEEK_WALKS = 3 };
 
 static void

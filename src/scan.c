@@ -178,10 +178,11 @@ enum { INDEX_BATCH = 256 };
 typedef enum { DIR_IN_PLACE, DIR_MOVED, DIR_GONE } DirPlace;
 
 /* Whether the directory read as rel (dfd) is still there. A full scan
- * that meets a move is run again (scan.dirty); a seek or a subtree scan
- * is not, so it looks, under the change lock: no move comes in between
- * (a move through the view holds it, -o watch applies each event under
- * it), and entries indexed at rel are where rel is. */
+ * that meets a move is run again (scan.dirty) and does not look, but for
+ * its last, careful attempt; seeks, subtree scans and careful walks look,
+ * under the change lock: no move comes in between (a move through the view
+ * holds it, -o watch applies each event under it), and entries indexed at
+ * rel are where rel is. */
 static DirPlace
 dir_place(const Walk *w, int dfd, const char *rel)
 {

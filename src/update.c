@@ -301,14 +301,9 @@ lfs_update_entry(LfsCtx *c, LfsInode *parent, const char *name)
   g_autofree char *dir = lfs_itab_path(c->itab, parent);
   if (dir == NULL)
     return;
-  g_auto(LfsPin) pin = LFS_PIN_INIT;
   /* The entry under our own mount is a directory: never indexed. */
-  if (lfs_itab_is_guarded(c->itab, parent, name))
-    ;
-  else if (lfs_pin(c->itab, parent, &pin) == 0)
-    sync_entry_at(c, pin.fd, dir, name);
-  else
-    sync_entry(c, dir, name);
+  if (!lfs_itab_is_guarded(c->itab, parent, name))
+    sync_entry_in(c, parent, dir, name);
   resolve_name(c, name);
 }
 

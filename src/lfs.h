@@ -2,12 +2,12 @@
  * fuse_req_userdata(); there is no other global state. */
 #pragma once
 
-#include "index.h"
-#include "inode.h"
-#include "movelog.h"
-#include "options.h"
-#include "procfd.h"
-#include "resolve.h"
+#include "index/index.h"
+#include "passthrough/inode.h"
+#include "core/movelog.h"
+#include "core/options.h"
+#include "core/procfd.h"
+#include "core/resolve.h"
 
 #include <fuse_lowlevel.h>
 

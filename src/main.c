@@ -1,11 +1,11 @@
 /* main.c: command line, checks before mounting, and the session. */
 #include "config.h"
 #include "lfs.h"
-#include "openrel.h"
+#include "core/openrel.h"
 
-#include "fdutil.h"
-#include "devio.h"
-#include "kpass.h"
+#include "core/fdutil.h"
+#include "devio/devio.h"
+#include "devio/kpass.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""How the daemon reads requests (-o spin=US, src/devio.c): one thread at
+"""How the daemon reads requests (-o spin=US, src/devio/devio.c): one thread at
 a time reads the FUSE device and serves quick requests itself; a request
 that waits must never hold up the others, whether it is one that is
 handed to another thread (a blocking lock) or a quick one that hangs (a

@@ -103,7 +103,7 @@ def _deleted_fds(pid):
 
 def test_removed_files_leave_no_descriptor_behind(linkfs):
     """The daemon closes the descriptors of files removed through the
-    view (after the lock it drops them under, see src/inode.c) once the
+    view (after the lock it drops them under, see src/passthrough/inode.c) once the
     kernel forgets them: the source's filesystem frees their space, and a
     low descriptor limit is not used up by files that are gone."""
     n = 3 * NOFILE

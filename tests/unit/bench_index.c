@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "index.h"
+#include "index/index.h"
 
 #define NAMES 10
 #define INODES 100000

@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "index.h"
-#include "names.h"
+#include "index/index.h"
+#include "core/names.h"
 
 #define DEV 7
 

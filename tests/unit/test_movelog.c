@@ -1,5 +1,5 @@
-/* Unit tests of the rename log (src/movelog.c). */
-#include "movelog.h"
+/* Unit tests of the rename log (src/core/movelog.c). */
+#include "core/movelog.h"
 
 static void
 check(const LfsMoveLog *log, const char *path, guint64 seq, const char *want)

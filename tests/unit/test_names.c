@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "names.h"
+#include "core/names.h"
 
 #define DS LFS_FLAT_SLASH
 #define ELL LFS_FLAT_ELLIPSIS

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "openrel.h"
+#include "core/openrel.h"
 #include "test-modes.h"
 
 typedef struct {

@@ -11,7 +11,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "procfd.h"
+#include "core/procfd.h"
 #include "test-modes.h"
 
 typedef struct {

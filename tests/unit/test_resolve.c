@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fdutil.h"
-#include "resolve.h"
+#include "core/fdutil.h"
+#include "core/resolve.h"
 
 typedef struct {
   char *top; /* the temporary directory */

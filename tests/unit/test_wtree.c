@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "watch-tree.h"
+#include "live/watch-tree.h"
 
 static void
 set(LfsWTree *t, const char *rel, int key)

@@ -4,7 +4,7 @@
  * go of. About 150 bytes a directory. */
 #include "watch-tree.h"
 
-#include "names.h"
+#include "core/names.h"
 
 #include <string.h>
 

@@ -19,8 +19,8 @@
  * FAN_Q_OVERFLOW would still ask for a full scan. */
 #include "watch-private.h"
 
-#include "fdutil.h"
-#include "names.h"
+#include "core/fdutil.h"
+#include "core/names.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,8 +2,8 @@
  * kernel asks for offset 0, so that offsets are indices into a snapshot. */
 #include "lfs.h"
 
-#include "dirsnap.h"
-#include "fdutil.h"
+#include "core/dirsnap.h"
+#include "core/fdutil.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* inode.c: inode records, their reopenable names and the descriptor cache. */
 #include "inode.h"
 
-#include "fdutil.h"
+#include "core/fdutil.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "index-private.h"
-#include "names.h"
+#include "core/names.h"
 
 typedef enum {
   RM_DROP,   /* the name leaves the index; nlink unchanged */

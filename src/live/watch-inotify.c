@@ -20,8 +20,8 @@
  * longer at its old place in the index). */
 #include "watch-private.h"
 
-#include "fdutil.h"
-#include "names.h"
+#include "core/fdutil.h"
+#include "core/names.h"
 
 #include <errno.h>
 #include <fcntl.h>

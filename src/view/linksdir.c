@@ -7,8 +7,8 @@
  * attempt on them fails with EROFS. */
 #include "lfs.h"
 
-#include "dirsnap.h"
-#include "names.h"
+#include "core/dirsnap.h"
+#include "core/names.h"
 #include "vnode.h"
 
 #include <errno.h>

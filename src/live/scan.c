@@ -12,10 +12,10 @@
  * depth. */
 #include "lfs.h"
 
-#include "dirsnap.h"
-#include "fdutil.h"
-#include "movelog.h"
-#include "names.h"
+#include "core/dirsnap.h"
+#include "core/fdutil.h"
+#include "core/movelog.h"
+#include "core/names.h"
 
 #include <errno.h>
 #include <fcntl.h>

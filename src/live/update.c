@@ -2,9 +2,9 @@
  * the call returns, including symlinks that dangle or heal because of it. */
 #include "lfs.h"
 
-#include "fdutil.h"
-#include "names.h"
-#include "openrel.h"
+#include "core/fdutil.h"
+#include "core/names.h"
+#include "core/openrel.h"
 
 #include <errno.h>
 #include <fcntl.h>

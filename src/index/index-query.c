@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "index-private.h"
-#include "names.h"
+#include "core/names.h"
 
 void
 lfs_path_free(LfsPath *p)

@@ -1,10 +1,10 @@
 /* vnode.c: the records and contents of the virtual .links trees. */
 #include "vnode.h"
 
-#include "creds.h"
-#include "fdutil.h"
-#include "kpass.h"
-#include "names.h"
+#include "passthrough/creds.h"
+#include "core/fdutil.h"
+#include "devio/kpass.h"
+#include "core/names.h"
 
 #include <errno.h>
 #include <fcntl.h>

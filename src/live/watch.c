@@ -19,8 +19,8 @@
  * replays in order onto the index, whatever happened since. */
 #include "watch-private.h"
 
-#include "fdutil.h"
-#include "names.h"
+#include "core/fdutil.h"
+#include "core/names.h"
 
 #include <errno.h>
 #include <poll.h>

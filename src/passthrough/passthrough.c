@@ -5,9 +5,9 @@
 #include "lfs.h"
 
 #include "creds.h"
-#include "dirsnap.h"
-#include "fdutil.h"
-#include "kpass.h"
+#include "core/dirsnap.h"
+#include "core/fdutil.h"
+#include "devio/kpass.h"
 
 #include <errno.h>
 #include <fcntl.h>

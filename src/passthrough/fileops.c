@@ -3,8 +3,8 @@
 #include "lfs.h"
 
 #include "creds.h"
-#include "fdutil.h"
-#include "kpass.h"
+#include "core/fdutil.h"
+#include "devio/kpass.h"
 
 #include <errno.h>
 #include <fcntl.h>

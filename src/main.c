@@ -1,6 +1,13 @@
 /* main.c: command line, checks before mounting, and the session. */
 #include "config.h"
 #include "lfs.h"
+#include "devio/bdi.h"
+#include "live/moves.h"
+#include "live/scan.h"
+#include "live/watch.h"
+#include "passthrough/passthrough.h"
+#include "view/links.h"
+#include "view/vinval.h"
 #include "core/openrel.h"
 
 #include "core/fdutil.h"
@@ -203,15 +210,15 @@ guard_mountpoint(LfsCtx *c, const char *mountpoint)
   g_autofree char *name = g_path_get_basename(real);
   size_t slen = strlen(c->source);
   if (strcmp(c->source, "/") == 0)
-    c->mp_rel = g_strdup(real + 1);
+    c->root.mp_rel = g_strdup(real + 1);
   else if (strncmp(real, c->source, slen) == 0 && real[slen] == '/')
-    c->mp_rel = g_strdup(real + slen + 1);
-  c->mp_fd = fcntl(mp, F_DUPFD_CLOEXEC, 0);
+    c->root.mp_rel = g_strdup(real + slen + 1);
+  c->root.mp_fd = fcntl(mp, F_DUPFD_CLOEXEC, 0);
   c->guard = (struct lfs_resolve_guard){.source_path = c->source,
                                         .mp_parent_dev = pst.st_dev,
                                         .mp_parent_ino = pst.st_ino,
                                         .mp_name = NULL,
-                                        .mp_fd = c->mp_fd};
+                                        .mp_fd = c->root.mp_fd};
   lfs_itab_set_guard(c->itab, lfs_steal_fd(&mp), pst.st_dev, pst.st_ino, name);
   c->mp_name = g_steal_pointer(&name);
   c->guard.mp_name = c->mp_name;
@@ -394,8 +401,8 @@ check_args(const LfsCmdline *cl, LfsCtx *c, struct fuse_args *args,
     fprintf(stderr, "linkfs: SOURCE '%s': %s\n", cl->source, g_strerror(err));
     return FALSE;
   }
-  c->root_fd = open(c->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  c->openat2 = lfs_have_openat2(c->root_fd);
+  c->root.fd = open(c->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  c->root.openat2 = lfs_have_openat2(c->root.fd);
   guard_mountpoint(c, fo->mountpoint);
   c->timeout = lfs_cache_timeout(c->opt.cache);
   /* With allow_other a listing depends on the caller: the kernel caches no
@@ -405,7 +412,7 @@ check_args(const LfsCmdline *cl, LfsCtx *c, struct fuse_args *args,
   c->vattr_timeout = MIN(c->timeout, 1.0);
   c->vtimeout = cl->allow_other ? 0.0 : c->vattr_timeout;
   c->root_daemon = geteuid() == 0;
-  c->source_flushes = source_flushes(c->root_fd);
+  c->source_flushes = source_flushes(c->root.fd);
   return lfs_watch_open(c);
 }
 
@@ -426,14 +433,15 @@ add_mount_options(const LfsCmdline *cl, const LfsCtx *c, struct fuse_args *args)
 static int
 prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
 {
-  LfsCtx ctx = {.root_fd = -1, .mp_fd = -1, .procfd = LFS_PROCFD_INIT};
+  LfsCtx ctx = {.root = {.fd = -1, .mp_fd = -1}, .procfd = LFS_PROCFD_INIT};
   struct fuse_cmdline_opts fo = {0};
   lfs_options_init(&ctx.opt);
   ctx.index = lfs_index_new();
   ctx.vnodes = lfs_vnodes_new();
   g_rw_lock_init(&ctx.change_lock);
   g_rw_lock_init(&ctx.vreply_lock);
-  lfs_scan_init(&ctx.scan);
+  ctx.scan = lfs_scan_new();
+  ctx.moves = lfs_moves_new();
   int ret = 1;
   if (check_args(cl, &ctx, args, &fo)) {
     add_mount_options(cl, &ctx, args);
@@ -443,16 +451,17 @@ prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
   lfs_vnodes_free(&ctx, ctx.vnodes);
   lfs_itab_free(ctx.itab);
   lfs_index_free(ctx.index);
-  if (ctx.root_fd >= 0)
-    close(ctx.root_fd);
-  if (ctx.mp_fd >= 0)
-    close(ctx.mp_fd);
+  if (ctx.root.fd >= 0)
+    close(ctx.root.fd);
+  if (ctx.root.mp_fd >= 0)
+    close(ctx.root.mp_fd);
   lfs_procfd_close(&ctx.procfd);
-  g_free(ctx.mp_rel);
+  g_free(ctx.root.mp_rel);
   g_free(ctx.mp_name);
   g_rw_lock_clear(&ctx.change_lock);
   g_rw_lock_clear(&ctx.vreply_lock);
-  lfs_scan_clear(&ctx.scan);
+  lfs_scan_free(ctx.scan);
+  lfs_moves_free(ctx.moves);
   free(ctx.source);
   free(fo.mountpoint);
   lfs_options_clear(&ctx.opt);

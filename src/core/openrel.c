@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <string.h>
@@ -70,4 +71,49 @@ lfs_have_openat2(int dirfd)
   if (r >= 0)
     close((int)r);
   return r >= 0 || (errno != ENOSYS && errno != EPERM);
+}
+
+int
+lfs_open_rel(const LfsSourceRoot *r, const char *relpath, int flags, int *fd)
+{
+  int start = r->fd;
+  const char *rest = relpath;
+  size_t mplen = r->mp_rel ? strlen(r->mp_rel) : 0;
+  if (mplen > 0 && r->mp_fd >= 0 && strncmp(relpath, r->mp_rel, mplen) == 0 &&
+      (relpath[mplen] == '\0' || relpath[mplen] == '/')) {
+    start = r->mp_fd; /* below our own mount: the directory under it */
+    rest = relpath[mplen] == '/' ? relpath + mplen + 1 : "";
+  }
+  /* Paths deeper than PATH_MAX are opened a piece at a time. */
+  lfs_autofd dir = -1;
+  while (strlen(rest) >= PATH_MAX - 1) {
+    const char *cut = rest + PATH_MAX / 2;
+    while (cut > rest && *cut != '/')
+      cut--;
+    if (cut == rest)
+      return ENAMETOOLONG;
+    g_autofree char *piece = g_strndup(rest, (gsize)(cut - rest));
+    int fd1 =
+        lfs_open_below(dir >= 0 ? dir : start, piece, O_PATH | O_DIRECTORY, r->openat2);
+    if (fd1 < 0)
+      return -fd1;
+    lfs_fd_cleanup(&dir);
+    dir = fd1;
+    rest = cut + 1;
+  }
+  int fd1 = lfs_open_below(dir >= 0 ? dir : start, rest, flags, r->openat2);
+  if (fd1 < 0)
+    return -fd1;
+  *fd = fd1;
+  return 0;
+}
+
+int
+lfs_stat_rel(const LfsSourceRoot *r, const char *relpath, struct stat *st)
+{
+  lfs_autofd fd = -1;
+  int err = lfs_open_rel(r, relpath, O_PATH, &fd);
+  if (err != 0)
+    return err;
+  return fstat(fd, st) < 0 ? errno : 0;
 }

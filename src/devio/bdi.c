@@ -10,7 +10,9 @@
  * keeps the smaller of the two); anyone else keeps the default. The mount's device number
  * comes from /proc/self/mountinfo: stat(MOUNTPOINT) would ask our own mount,
  * whose loop is not running yet. */
-#include "lfs.h"
+#include "bdi.h"
+
+#include <glib.h>
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,10 +1,12 @@
 /* update.c: the index follows every change made through the view, before
  * the call returns, including symlinks that dangle or heal because of it. */
-#include "lfs.h"
+#include "update.h"
+
+#include "moves.h"
+#include "symlinks.h"
 
 #include "core/fdutil.h"
 #include "core/names.h"
-#include "core/openrel.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,51 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-int
-lfs_open_rel(LfsCtx *c, const char *relpath, int flags, int *fd)
-{
-  int start = c->root_fd;
-  const char *rest = relpath;
-  size_t mplen = c->mp_rel ? strlen(c->mp_rel) : 0;
-  if (mplen > 0 && c->mp_fd >= 0 && strncmp(relpath, c->mp_rel, mplen) == 0 &&
-      (relpath[mplen] == '\0' || relpath[mplen] == '/')) {
-    start = c->mp_fd; /* below our own mount: the directory under it */
-    rest = relpath[mplen] == '/' ? relpath + mplen + 1 : "";
-  }
-  /* Paths deeper than PATH_MAX are opened a piece at a time. */
-  lfs_autofd dir = -1;
-  while (strlen(rest) >= PATH_MAX - 1) {
-    const char *cut = rest + PATH_MAX / 2;
-    while (cut > rest && *cut != '/')
-      cut--;
-    if (cut == rest)
-      return ENAMETOOLONG;
-    g_autofree char *piece = g_strndup(rest, (gsize)(cut - rest));
-    int r =
-        lfs_open_below(dir >= 0 ? dir : start, piece, O_PATH | O_DIRECTORY, c->openat2);
-    if (r < 0)
-      return -r;
-    lfs_fd_cleanup(&dir);
-    dir = r;
-    rest = cut + 1;
-  }
-  int r = lfs_open_below(dir >= 0 ? dir : start, rest, flags, c->openat2);
-  if (r < 0)
-    return -r;
-  *fd = r;
-  return 0;
-}
-
-int
-lfs_stat_rel(LfsCtx *c, const char *relpath, struct stat *st)
-{
-  lfs_autofd fd = -1;
-  int err = lfs_open_rel(c, relpath, O_PATH, &fd);
-  if (err != 0)
-    return err;
-  return fstat(fd, st) < 0 ? errno : 0;
-}
 
 /* Returns the index generation, for lfs_change_end. */
 guint64
@@ -73,7 +30,7 @@ lfs_change_end(LfsCtx *c, guint64 begun)
 {
   g_rw_lock_reader_unlock(&c->change_lock);
   if (lfs_index_generation(c->index) != begun)
-    lfs_vinval_sync(c, TRUE);
+    lfs_view_stale(c, TRUE);
 }
 
 /* A change seen in the source (-o watch) is applied with the change lock
@@ -94,46 +51,7 @@ lfs_change_end_seen(LfsCtx *c, guint64 begun)
 {
   g_rw_lock_writer_unlock(&c->change_lock);
   if (lfs_index_generation(c->index) != begun)
-    lfs_vinval_sync(c, FALSE);
-}
-
-/* Re-resolve the symlinks whose state a change to names/moved may alter. */
-static void
-resolve_affected(LfsCtx *c, const char *const *names, const char *const *moved)
-{
-  g_autoptr(GPtrArray) refs = lfs_index_affected_symlinks(c->index, names, moved);
-  for (guint k = 0; refs != NULL && k < refs->len; k++) {
-    LfsSymlinkRef *r = refs->pdata[k];
-    int err = lfs_resolve_symlink(c->root_fd, r->dir, r->target, &c->guard);
-    lfs_index_set_dangling(c->index, r->dir, r->name, r->ticket,
-                           lfs_resolve_is_dangling(err));
-  }
-}
-
-/* The target of the symlink dirfd/name (dir/name from the root) and
- * whether it dangles; FALSE if it cannot be read. */
-static gboolean
-read_symlink(LfsCtx *c, int dirfd, const char *dir, const char *name,
-             char target[PATH_MAX + 1], gboolean *dangling)
-{
-  ssize_t n = readlinkat(dirfd, name, target, PATH_MAX);
-  if (n < 0)
-    return FALSE;
-  target[n] = '\0';
-  int err = lfs_resolve_symlink(c->root_fd, dir, target, &c->guard);
-  *dangling = lfs_resolve_is_dangling(err);
-  return TRUE;
-}
-
-void
-lfs_update_symlink(LfsCtx *c, LfsIndex *idx, int dirfd, const char *dir, const char *name,
-                   const struct stat *st)
-{
-  char target[PATH_MAX + 1];
-  gboolean dangling;
-  if (read_symlink(c, dirfd, dir, name, target, &dangling))
-    lfs_index_add_symlink(idx, dir, name, st->st_dev, st->st_ino, st->st_nlink, target,
-                          dangling);
+    lfs_view_stale(c, FALSE);
 }
 
 /* dir/name changed (made, linked, removed): the symlinks whose target
@@ -142,7 +60,7 @@ static void
 resolve_name(LfsCtx *c, const char *name)
 {
   const char *names[] = {name, NULL};
-  resolve_affected(c, names, NULL);
+  lfs_symlinks_resolve(c, names, NULL);
 }
 
 /* The nlink of (dev, ino) as one of its names in the index, other than
@@ -155,7 +73,7 @@ nlink_seen(LfsCtx *c, dev_t dev, ino_t ino, const char *skip, guint64 fallback)
     const LfsPath *p = g->paths->pdata[k];
     struct stat st;
     if ((skip == NULL || strcmp(p->path, skip) != 0) &&
-        lfs_stat_rel(c, p->path, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
+        lfs_stat_rel(&c->root, p->path, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
       return st.st_nlink;
   }
   return fallback;
@@ -208,7 +126,7 @@ sync_symlink(LfsCtx *c, int dfd, const char *dir, const char *name, const struct
 {
   char target[PATH_MAX + 1];
   gboolean dangling;
-  if (!read_symlink(c, dfd, dir, name, target, &dangling))
+  if (!lfs_symlink_read(c, dfd, dir, name, target, &dangling))
     return;
   LfsEntryInfo e;
   if (st->st_nlink <= 1 &&
@@ -259,7 +177,7 @@ static void
 sync_entry(LfsCtx *c, const char *dir, const char *name)
 {
   lfs_autofd dfd = -1;
-  if (lfs_open_rel(c, dir, O_PATH | O_DIRECTORY, &dfd) == 0)
+  if (lfs_open_rel(&c->root, dir, O_PATH | O_DIRECTORY, &dfd) == 0)
     sync_entry_at(c, dfd, dir, name);
 }
 
@@ -273,37 +191,22 @@ lfs_update_path(LfsCtx *c, const char *relpath)
   }
 }
 
+/* sync_entry_at in the directory d, through its descriptor when it has
+ * one. */
+static void
+sync_entry_in(LfsCtx *c, const LfsUpdateDir *d, const char *name)
+{
+  if (d->fd >= 0)
+    sync_entry_at(c, d->fd, d->path, name);
+  else
+    sync_entry(c, d->path, name);
+}
+
 void
 lfs_update_at(LfsCtx *c, int dfd, const char *dir, const char *name)
 {
-  if (dfd >= 0)
-    sync_entry_at(c, dfd, dir, name);
-  else
-    sync_entry(c, dir, name);
-  resolve_name(c, name);
-}
-
-/* sync_entry_at in the directory parent (at dir), through its descriptor
- * when it has one. */
-static void
-sync_entry_in(LfsCtx *c, LfsInode *parent, const char *dir, const char *name)
-{
-  g_auto(LfsPin) pin = LFS_PIN_INIT;
-  if (lfs_pin(c->itab, parent, &pin) == 0)
-    sync_entry_at(c, pin.fd, dir, name);
-  else
-    sync_entry(c, dir, name);
-}
-
-void
-lfs_update_entry(LfsCtx *c, LfsInode *parent, const char *name)
-{
-  g_autofree char *dir = lfs_itab_path(c->itab, parent);
-  if (dir == NULL)
-    return;
-  /* The entry under our own mount is a directory: never indexed. */
-  if (!lfs_itab_is_guarded(c->itab, parent, name))
-    sync_entry_in(c, parent, dir, name);
+  LfsUpdateDir d = {dfd, dir};
+  sync_entry_in(c, &d, name);
   resolve_name(c, name);
 }
 
@@ -320,25 +223,21 @@ renamed(LfsCtx *c, const char *odir, const char *on, const char *ndir, const cha
   g_autofree char *oldpath = lfs_path_join(odir, on);
   const char *names[] = {on, nn, NULL};
   const char *moved[] = {newpath, (flags & RENAME_EXCHANGE) ? oldpath : NULL, NULL};
-  resolve_affected(c, names, moved);
-  lfs_scan_mark_dirty(c, oldpath, newpath, (flags & RENAME_EXCHANGE) != 0);
+  lfs_symlinks_resolve(c, names, moved);
+  lfs_moves_note(c->moves, oldpath, newpath, (flags & RENAME_EXCHANGE) != 0);
 }
 
 void
-lfs_update_renamed(LfsCtx *c, LfsInode *op, const char *on, LfsInode *np, const char *nn,
-                   unsigned flags)
+lfs_update_renamed(LfsCtx *c, const LfsUpdateDir *od, const char *on,
+                   const LfsUpdateDir *nd, const char *nn, unsigned flags)
 {
-  g_autofree char *odir = lfs_itab_path(c->itab, op);
-  g_autofree char *ndir = lfs_itab_path(c->itab, np);
-  if (odir == NULL || ndir == NULL)
-    return;
-  renamed(c, odir, on, ndir, nn, flags);
+  renamed(c, od->path, on, nd->path, nn, flags);
   /* A name the index did not hold yet, because a scan had not come to
    * it, is indexed at its new place; one it held is seen again unchanged
    * (directories are the walks' to follow). */
-  sync_entry_in(c, np, ndir, nn);
+  sync_entry_in(c, nd, nn);
   if (flags & RENAME_EXCHANGE)
-    sync_entry_in(c, op, odir, on);
+    sync_entry_in(c, od, on);
 }
 
 void
@@ -351,5 +250,5 @@ lfs_update_moved(LfsCtx *c, const char *odir, const char *on, const char *ndir,
 void
 lfs_update_names(LfsCtx *c, const char *const *names, const char *const *moved)
 {
-  resolve_affected(c, names, moved);
+  lfs_symlinks_resolve(c, names, moved);
 }

@@ -76,6 +76,17 @@ iev_free(IEv *e)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(IEv, iev_free)
 
+static void
+keys_dropped(LfsWatch *w, GPtrArray *dropped)
+{
+  for (guint k = 0; k < dropped->len; k++) {
+    gsize len;
+    const int *wd = g_bytes_get_data(dropped->pdata[k], &len);
+    if (len == sizeof *wd)
+      inotify_rm_watch(w->fd, *wd);
+  }
+}
+
 int
 lfs_inotify_open(LfsWatch *w)
 {
@@ -84,6 +95,7 @@ lfs_inotify_open(LfsWatch *w)
     return errno;
   w->in = g_new0(LfsInotify, 1);
   g_queue_init(&w->in->later);
+  w->keys_dropped = keys_dropped;
   return 0;
 }
 
@@ -123,17 +135,6 @@ lfs_inotify_add(LfsCtx *c, int dirfd, const char *rel)
   g_mutex_unlock(&w->lock);
 }
 
-void
-lfs_inotify_drop(LfsWatch *w, GPtrArray *dropped)
-{
-  for (guint k = 0; k < dropped->len; k++) {
-    gsize len;
-    const int *wd = g_bytes_get_data(dropped->pdata[k], &len);
-    if (len == sizeof *wd)
-      inotify_rm_watch(w->fd, *wd);
-  }
-}
-
 typedef enum {
   AT_GONE,  /* not a directory of SOURCE (any more) */
   AT_STALE, /* not where the tree says */
@@ -157,8 +158,8 @@ locate(LfsCtx *c, int wd, char **dir, int *dfd)
     return AT_OK;
   lfs_autofd fd = -1;
   struct stat st;
-  if (lfs_open_rel(c, *dir, O_PATH | O_DIRECTORY, &fd) != 0 || fstat(fd, &st) < 0 ||
-      st.st_dev != dev || st.st_ino != ino)
+  if (lfs_open_rel(&c->root, *dir, O_PATH | O_DIRECTORY, &fd) != 0 ||
+      fstat(fd, &st) < 0 || st.st_dev != dev || st.st_ino != ino)
     return AT_STALE;
   *dfd = lfs_steal_fd(&fd);
   return AT_OK;
@@ -230,7 +231,7 @@ same_directory(LfsCtx *c, const char *oldp, const char *newp)
   gboolean known = lfs_wtree_lookup(c->watch->tree, oldp, &dev, &ino);
   g_mutex_unlock(&c->watch->lock);
   struct stat st;
-  int err = lfs_stat_rel(c, newp, &st);
+  int err = lfs_stat_rel(&c->root, newp, &st);
   return known && (err == ENOENT || (err == 0 && st.st_dev == dev && st.st_ino == ino));
 }
 

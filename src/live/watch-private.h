@@ -1,7 +1,7 @@
 /* watch-private.h: shared by the files of -o watch.
  *
- *   watch.c            choosing the mechanism, the thread, and what an
- *                      event does to the index (common to both)
+ *   watch.c            choosing the mechanism, the thread
+ *   watch-apply.c      what an event does to the index (common to both)
  *   watch-tree.c       the directories of SOURCE as the mechanism knows them
  *   watch-inotify.c    inotify: a watch per directory
  *   watch-fanotify.c   fanotify: a mark per filesystem, file handles
@@ -9,8 +9,10 @@
  * Paths are relative to SOURCE, "" being SOURCE itself. */
 #pragma once
 
-#include "lfs.h"
+#include "scan.h"
+#include "update.h"
 #include "watch-tree.h"
+#include "watch.h"
 
 #include <sys/types.h>
 
@@ -33,6 +35,8 @@ struct LfsWatch {
   GThread *thread;
   LfsInotify *in;
   LfsFanotify *fan;
+  /* The mechanism's: keys the tree let go of (GBytes), or NULL. */
+  void (*keys_dropped)(LfsWatch *w, GPtrArray *dropped);
 };
 
 /* watch-inotify.c */
@@ -40,7 +44,6 @@ int lfs_inotify_open(LfsWatch *w);
 void lfs_inotify_close(LfsWatch *w);
 void lfs_inotify_add(LfsCtx *c, int dirfd, const char *rel);
 void lfs_inotify_read(LfsCtx *c);
-void lfs_inotify_drop(LfsWatch *w, GPtrArray *dropped);
 
 /* watch-fanotify.c. open marks the filesystem of SOURCE (root_fd). */
 int lfs_fanotify_open(LfsWatch *w, int root_fd);
@@ -48,7 +51,7 @@ void lfs_fanotify_close(LfsWatch *w);
 void lfs_fanotify_add(LfsCtx *c, int dirfd, const char *rel);
 void lfs_fanotify_read(LfsCtx *c);
 
-/* ---- watch.c: what an event does, once its paths are known ----
+/* ---- watch-apply.c: what an event does, once its paths are known ----
  *
  * dir is the path of the directory the event names, name the entry in
  * it. Call without LfsWatch.lock. WATCH_OWN: a change the daemon made

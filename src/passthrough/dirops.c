@@ -1,6 +1,8 @@
 /* dirops.c: directory handles. A handle reads the whole directory when the
  * kernel asks for offset 0, so that offsets are indices into a snapshot. */
-#include "lfs.h"
+#include "passthrough.h"
+
+#include "view/links.h" /* readdir lists .links: an up-call, the view's to untie */
 
 #include "core/dirsnap.h"
 #include "core/fdutil.h"

@@ -1,6 +1,8 @@
 /* fileops.c: open files, their data, locks and extended attributes. An open
  * file's handle is a real descriptor of the source file. */
-#include "lfs.h"
+#include "passthrough.h"
+
+#include "live/update.h"
 
 #include "creds.h"
 #include "core/fdutil.h"
@@ -101,7 +103,7 @@ do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     err = fd < 0 ? errno : 0;
     lfs_creds_leave(&cr);
     if (err == 0)
-      lfs_update_entry(c, p, name);
+      lfs_changed_entry(c, p, name);
     lfs_change_end(c, gen);
     if (err != 0)
       return err;

@@ -2,7 +2,9 @@
  *
  * Every handler works relative to directory descriptors, never on rebuilt
  * paths, computes a positive errno, and replies once at its end. */
-#include "lfs.h"
+#include "passthrough.h"
+
+#include "live/update.h"
 
 #include "creds.h"
 #include "core/dirsnap.h"
@@ -198,7 +200,7 @@ pt_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
     err = stat_inode(c, i, &st);
   /* Virtual entries show the owner and times of what they describe. */
   if (err == 0 && (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode) || st.st_nlink > 1))
-    lfs_vinval_sync(c, TRUE);
+    lfs_view_stale(c, TRUE);
   if (err != 0)
     fuse_reply_err(req, err);
   else
@@ -262,7 +264,7 @@ make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, const MkArgs *a,
   err = res < 0 ? errno : 0;
   lfs_creds_leave(&cr);
   if (err == 0)
-    lfs_update_entry(c, lfs_inode(req, parent), name);
+    lfs_changed_entry(c, lfs_inode(req, parent), name);
   lfs_change_end(c, gen);
   if (err != 0)
     return err;
@@ -327,7 +329,7 @@ pt_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newnam
   int err = do_link(req, ino, newparent, newname);
   if (err == 0) {
     lfs_update_path(c, old);
-    lfs_update_entry(c, lfs_inode(req, newparent), newname);
+    lfs_changed_entry(c, lfs_inode(req, newparent), newname);
   }
   lfs_change_end(c, gen);
   if (err == 0)
@@ -348,7 +350,7 @@ do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
   guint64 gen = lfs_change_begin(c);
   err = unlinkat(pin.fd, name, flags) < 0 ? errno : 0;
   if (err == 0)
-    lfs_update_entry(c, p, name);
+    lfs_changed_entry(c, p, name);
   lfs_change_end(c, gen);
   lfs_itab_finish_remove(c->itab, gone, p, name, err == 0);
   return err;
@@ -384,7 +386,7 @@ do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
   guint64 gen = lfs_change_begin(c);
   err = renameat2(from.fd, name, to.fd, newname, flags) < 0 ? errno : 0;
   if (err == 0)
-    lfs_update_renamed(c, op, name, np, newname, flags);
+    lfs_changed_renamed(c, op, name, np, newname, flags);
   lfs_change_end(c, gen);
   lfs_itab_finish_remove(c->itab, over, np, newname, err == 0);
   if (err != 0)

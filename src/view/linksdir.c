@@ -5,7 +5,10 @@
  * with direct_io); entries are, for at most c->vtimeout, and vinval.c
  * drops them from the kernel when they may have gone stale.  Every change
  * attempt on them fails with EROFS. */
-#include "lfs.h"
+#include "links.h"
+
+#include "live/scan.h"
+#include "passthrough/passthrough.h"
 
 #include "core/dirsnap.h"
 #include "core/names.h"

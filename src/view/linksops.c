@@ -1,6 +1,6 @@
 /* linksops.c: the rest of the dispatch: the status file, extended
  * attributes, and EROFS for every change attempt on a virtual entry. */
-#include "lfs.h"
+#include "links.h"
 
 #include "vnode.h"
 

@@ -13,7 +13,8 @@
  * the list of recent replies (vnode.c).
  *
  * Whenever the index changes, or the owner or times of an entry that
- * virtual ones describe, the change calls lfs_vinval_sync(): the thread
+ * virtual ones describe, the change calls lfs_vinval_sync() (through the
+ * context's view_stale hook, for the layers below the view): the thread
  * below takes the writer side of vreply_lock (so that no reply computed
  * from the old index is still on its way), collects where every entry
  * replied within its timeout lives, lets go of every lock, and drops each
@@ -26,7 +27,7 @@
  * that itself waits for a running scan, and a change must never wait on
  * that.  Lock order: vreply_lock, then the vnodes' mutex; the sweep holds
  * no lock while it notifies. */
-#include "lfs.h"
+#include "vinval.h"
 
 #include "vnode.h"
 
@@ -92,6 +93,7 @@ lfs_vinval_start(LfsCtx *c)
   g_cond_init(&v->cond);
   c->vinval = v;
   v->thread = g_thread_new("linkfs-vinval", vinval_thread, c);
+  c->view_stale = lfs_vinval_sync; /* live/ and the passthrough call it */
 }
 
 void

@@ -1,6 +1,10 @@
 /* vnode.c: the records and contents of the virtual .links trees. */
 #include "vnode.h"
 
+#include "links.h"
+#include "live/scan.h"
+#include "live/watch.h"
+
 #include "passthrough/creds.h"
 #include "core/fdutil.h"
 #include "devio/kpass.h"
@@ -299,7 +303,7 @@ sees_dir(LfsSeer *s, const char *dir)
   gboolean ok = FALSE;
   if (lfs_creds_enter(s->req, &cr) == 0) {
     lfs_autofd fd = -1;
-    ok = lfs_open_rel(s->c, dir, O_PATH | O_DIRECTORY, &fd) == 0 &&
+    ok = lfs_open_rel(&s->c->root, dir, O_PATH | O_DIRECTORY, &fd) == 0 &&
          faccessat(fd, "", R_OK | X_OK, AT_EMPTY_PATH | AT_EACCESS) == 0;
     lfs_creds_leave(&cr);
   }
@@ -666,11 +670,11 @@ stat_described(LfsCtx *c, const VNode *vn, const char *target, struct stat *st)
   case VN_INOLINK:
   case VN_ALLDANGLINK:
     if (target != NULL)
-      return lfs_stat_rel(c, target, st);
+      return lfs_stat_rel(&c->root, target, st);
     G_GNUC_FALLTHROUGH;
   default: {
     g_autofree char *path = described_path(c, vn);
-    return path == NULL ? ENOENT : lfs_stat_rel(c, path, st);
+    return path == NULL ? ENOENT : lfs_stat_rel(&c->root, path, st);
   }
   }
 }

@@ -5,6 +5,7 @@
 
 #include "index/index.h"
 #include "passthrough/inode.h"
+#include "core/log.h"
 #include "core/openrel.h"
 #include "core/options.h"
 #include "core/procfd.h"
@@ -58,6 +59,7 @@ struct LfsCtx {
   LfsKpass *kpass;  /* FUSE passthrough (kpass.c), or NULL */
   LfsDevio *devio;  /* how requests are read (devio.c), or NULL */
   LfsProcFd procfd; /* O_PATH descriptors' files by name (procfd.h) */
+  LfsLog *log;      /* where warnings go (core/log.h) */
 };
 
 static inline LfsCtx *

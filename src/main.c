@@ -11,6 +11,7 @@
 #include "core/openrel.h"
 
 #include "core/fdutil.h"
+#include "core/log.h"
 #include "devio/devio.h"
 #include "devio/kpass.h"
 
@@ -219,7 +220,7 @@ guard_mountpoint(LfsCtx *c, const char *mountpoint)
                                         .mp_parent_ino = pst.st_ino,
                                         .mp_name = NULL,
                                         .mp_fd = c->root.mp_fd};
-  lfs_itab_set_guard(c->itab, lfs_steal_fd(&mp), pst.st_dev, pst.st_ino, name);
+  lfs_itab_set_guard(c->itab, g_steal_fd(&mp), pst.st_dev, pst.st_ino, name);
   c->mp_name = g_steal_pointer(&name);
   c->guard.mp_name = c->mp_name;
 }
@@ -299,8 +300,7 @@ attach_devio(LfsCtx *c, struct fuse_session *se)
   c->devio = lfs_devio_new(c->opt.spin_us, c->kpass);
   int err = lfs_devio_attach(c->devio, se);
   if (err != 0) {
-    fprintf(stderr, "linkfs: warning: no FUSE passthrough or spin: %s\n",
-            g_strerror(err));
+    lfs_warn("no FUSE passthrough or spin: %s", g_strerror(err));
     g_clear_pointer(&c->devio, lfs_devio_free);
     g_clear_pointer(&c->kpass, lfs_kpass_free);
   }
@@ -331,6 +331,8 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
       lfs_tune_readahead(fo->mountpoint);
       attach_devio(c, se);
       fuse_daemonize(fo->foreground);
+      if (!fo->foreground)
+        lfs_log_detached(c->log);
       lfs_procfd_open(&c->procfd); /* our /proc/self, after the fork */
       lfs_watch_start(c);          /* threads after the fork of fuse_daemonize */
       lfs_vinval_start(c);
@@ -430,11 +432,28 @@ add_mount_options(const LfsCmdline *cl, const LfsCtx *c, struct fuse_args *args)
   free(mopts);
 }
 
+/* libfuse's own messages ("fuse: ...", and -d's) take the way of our
+ * warnings, so that a detached daemon's reach the journal too; in the
+ * foreground they are printed as libfuse prints them. */
+static void
+fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+  g_strchomp(msg);
+  GLogLevelFlags gl = level <= FUSE_LOG_WARNING ? G_LOG_LEVEL_WARNING
+                      : level <= FUSE_LOG_INFO  ? G_LOG_LEVEL_INFO
+                                                : G_LOG_LEVEL_DEBUG;
+  g_log_structured("linkfs", gl, "LINKFS_RAW", "1", "SYSLOG_IDENTIFIER", "linkfs",
+                   "MESSAGE", "%s", msg);
+}
+
 static int
 prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
 {
   LfsCtx ctx = {.root = {.fd = -1, .mp_fd = -1}, .procfd = LFS_PROCFD_INIT};
   struct fuse_cmdline_opts fo = {0};
+  ctx.log = lfs_log_new();
+  fuse_set_log_func(fuse_log_to_ours);
   lfs_options_init(&ctx.opt);
   ctx.index = lfs_index_new();
   ctx.vnodes = lfs_vnodes_new();

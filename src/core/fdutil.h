@@ -17,11 +17,4 @@ lfs_fd_cleanup(int *fdp)
 /* An int that is closed when it goes out of scope. */
 #define lfs_autofd __attribute__((cleanup(lfs_fd_cleanup))) int
 
-/* Take ownership of *fdp, leaving -1 behind. */
-static inline int
-lfs_steal_fd(int *fdp)
-{
-  int fd = *fdp;
-  *fdp = -1;
-  return fd;
-}
+/* Ownership of an lfs_autofd is handed on with GLib's g_steal_fd(). */

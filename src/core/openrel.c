@@ -45,7 +45,7 @@ open_walk(int dirfd, const char *piece, int flags)
     if (!S_ISDIR(st.st_mode))
       return -ENOTDIR;
     lfs_fd_cleanup(&dir);
-    dir = lfs_steal_fd(&next);
+    dir = g_steal_fd(&next);
     p = after;
   }
 }

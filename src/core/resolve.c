@@ -76,7 +76,7 @@ walk_push_fd(Walk *w, int fd)
   struct stat st;
   if (fstat(owned, &st) < 0)
     return errno;
-  ChainDir d = {.fd = lfs_steal_fd(&owned), .dev = st.st_dev, .ino = st.st_ino};
+  ChainDir d = {.fd = g_steal_fd(&owned), .dev = st.st_dev, .ino = st.st_ino};
   g_array_append_val(w->chain, d);
   return 0;
 }

@@ -14,6 +14,7 @@
 #include "kpass.h"
 
 #include "lfs.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -234,7 +235,7 @@ backing_refused(LfsKpass *k)
   /* EPERM: the kernel did not take FUSE_PASSTHROUGH after all (or we lack
    * CAP_SYS_ADMIN); no open has used it, so stop trying. */
   if (errno == EPERM && g_atomic_int_compare_and_exchange(&k->refused, 0, 1))
-    fprintf(stderr, "linkfs: warning: FUSE passthrough refused: %s\n", g_strerror(errno));
+    lfs_warn("FUSE passthrough refused: %s", g_strerror(errno));
 }
 
 gboolean

@@ -8,6 +8,7 @@
 #include "moves.h"
 
 #include "core/fdutil.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -55,7 +56,7 @@ kick(int fd)
 {
   guint64 one = 1;
   if (fd >= 0 && write(fd, &one, sizeof one) < 0 && errno != EAGAIN)
-    g_warning("eventfd write: %s", g_strerror(errno));
+    lfs_warn("eventfd write: %s", g_strerror(errno));
 }
 
 gboolean

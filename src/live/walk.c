@@ -13,6 +13,7 @@
 
 #include "core/dirsnap.h"
 #include "core/fdutil.h"
+#include "core/log.h"
 #include "core/names.h"
 
 #include <errno.h>
@@ -55,10 +56,9 @@ static void
 warn_shadowed(LfsCtx *c, const char *rel)
 {
   g_autofree char *path = lfs_path_join(rel, c->opt.links_name);
-  fprintf(stderr,
-          "linkfs: warning: '%s' is a real entry of SOURCE: it is shown instead of "
-          "the virtual %s there (choose another -o links_name to see both)\n",
-          path, c->opt.links_name);
+  lfs_warn("'%s' is a real entry of SOURCE: it is shown instead of the virtual %s "
+           "there (choose another -o links_name to see both)",
+           path, c->opt.links_name);
 }
 
 static gboolean

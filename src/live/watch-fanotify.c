@@ -20,6 +20,7 @@
 #include "watch-private.h"
 
 #include "core/fdutil.h"
+#include "core/log.h"
 #include "core/names.h"
 
 #include <errno.h>
@@ -234,10 +235,9 @@ lfs_fanotify_add(LfsCtx *c, int dirfd, const char *rel)
     return;
   int err = fs_mark(w, dirfd, st.st_dev);
   if (err != 0) /* said once: the filesystem is known now */
-    fprintf(stderr,
-            "linkfs: warning: -o watch: changes below '%s' (another filesystem) are "
-            "followed on SIGHUP only: fanotify: %s\n",
-            rel, g_strerror(err));
+    lfs_warn("-o watch: changes below '%s' (another filesystem) are followed on "
+             "SIGHUP only: fanotify: %s",
+             rel, g_strerror(err));
   g_mutex_lock(&w->lock);
   lfs_wtree_set(w->tree, rel, id.key, id.len, st.st_dev, st.st_ino);
   g_mutex_unlock(&w->lock);

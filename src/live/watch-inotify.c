@@ -21,6 +21,7 @@
 #include "watch-private.h"
 
 #include "core/fdutil.h"
+#include "core/log.h"
 #include "core/names.h"
 
 #include <errno.h>
@@ -123,11 +124,10 @@ lfs_inotify_add(LfsCtx *c, int dirfd, const char *rel)
   int wd = inotify_add_watch(w->fd, lfs_procfd_path(proc, dirfd), WATCH_MASK);
   if (wd < 0 && errno == ENOSPC &&
       g_atomic_int_compare_and_exchange(&w->in->warned, 0, 1))
-    fprintf(stderr,
-            "linkfs: warning: -o watch: inotify: the limit of watches "
-            "(fs.inotify.max_user_watches) is reached at '%s': directories "
-            "without a watch are followed on SIGHUP only\n",
-            rel);
+    lfs_warn("-o watch: inotify: the limit of watches (fs.inotify.max_user_watches) "
+             "is reached at '%s': directories without a watch are followed on SIGHUP "
+             "only",
+             rel);
   if (wd < 0)
     return;
   g_mutex_lock(&w->lock);
@@ -161,7 +161,7 @@ locate(LfsCtx *c, int wd, char **dir, int *dfd)
   if (lfs_open_rel(&c->root, *dir, O_PATH | O_DIRECTORY, &fd) != 0 ||
       fstat(fd, &st) < 0 || st.st_dev != dev || st.st_ino != ino)
     return AT_STALE;
-  *dfd = lfs_steal_fd(&fd);
+  *dfd = g_steal_fd(&fd);
   return AT_OK;
 }
 

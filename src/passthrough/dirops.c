@@ -68,7 +68,7 @@ dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     return;
   }
   LfsDir *d = g_new0(LfsDir, 1);
-  d->fd = lfs_steal_fd(&fd);
+  d->fd = g_steal_fd(&fd);
   d->snap = lfs_dirsnap_new();
   d->links_at = G_MAXUINT;
   fi->fh = (uintptr_t)d;

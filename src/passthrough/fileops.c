@@ -116,7 +116,7 @@ do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     return err;
   LfsInode *i = lfs_itab_found(c->itab, p, name, &st, NULL);
   lfs_fill_entry(c, i, &st, e);
-  fi->fh = (uint64_t)lfs_steal_fd(&fd);
+  fi->fh = (uint64_t)g_steal_fd(&fd);
   set_open_flags(c, i, fi);
   return 0;
 }

@@ -366,7 +366,7 @@ ensure_fd_locked(LfsInodeTable *t, LfsInode *i)
       return errno;
     if (st.st_dev != c->dev || st.st_ino != c->ino)
       return ESTALE; /* the name now names something else */
-    c->fd = lfs_steal_fd(&fd);
+    c->fd = g_steal_fd(&fd);
     t->nfds++;
     lru_settle(t, c);
   }
@@ -485,7 +485,7 @@ lfs_itab_found(LfsInodeTable *t, LfsInode *parent, const char *name,
     set_nameless_locked(t, i, FALSE);
   }
   if (i->fd < 0 && fd != NULL && *fd >= 0) {
-    i->fd = lfs_steal_fd(fd);
+    i->fd = g_steal_fd(fd);
     t->nfds++;
     lru_settle(t, i);
   }

@@ -150,3 +150,16 @@ def test_tutorial_is_up_to_date(linkfs_env, tmp_path):
                        timeout=600, stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stdout + r.stderr
     assert 'up to date' in r.stdout
+
+
+def test_design_map_lists_every_source_file():
+    """docs/design.md's file table names every file of src/ (paths
+    relative to src/, in backquotes), and nothing that is gone."""
+    src = H.REPO / 'src'
+    files = {str(p.relative_to(src)) for p in src.rglob('*')
+             if p.suffix in ('.c', '.h')}
+    text = (H.REPO / 'docs' / 'design.md').read_text()
+    table = [line for line in text.splitlines() if line.startswith('| ')]
+    named = set(re.findall(r'`([\w./-]+\.[ch])`', '\n'.join(table)))
+    assert files - named == set(), 'src/ files missing from design.md'
+    assert named - files == set(), 'design.md names files src/ no longer has'

@@ -595,10 +595,16 @@ def test_without_watch_source_changes_wait_for_sighup(linkfs, tmp_path):
     m = O.mount_tree(linkfs, tmp_path, files=100, dirs=10, symlinks=10,
                      dangling=3)
     src = str(m.src)
+    gen = _gen(m)
+    assert 'watch: off' in m.v('.links', 'status').read_text()
     os.symlink('nowhere', os.path.join(src, 'fresh-dangling'))
-    time.sleep(1.2)
+    # A change through the view after it: the daemon has served that one,
+    # and still knows nothing of the change made in the source.
+    os.symlink('nowhere', os.path.join(str(m.mnt), 'view-dangling'))
     names = os.listdir(os.path.join(str(m.mnt), '.links', 'dangling'))
+    assert 'view-dangling' in names
     assert 'fresh-dangling' not in names
+    assert _gen(m) == gen + 1
     gen = _gen(m)
     assert _scans(m) == 1
     os.kill(m.pid, signal.SIGHUP)  # a new scan

@@ -438,8 +438,8 @@ add_mount_options(const LfsCmdline *cl, const LfsCtx *c, struct fuse_args *args)
 static void
 fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
 {
+  /* Kept whole: libfuse writes some lines in pieces, the newline last. */
   g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-  g_strchomp(msg);
   GLogLevelFlags gl = level <= FUSE_LOG_WARNING ? G_LOG_LEVEL_WARNING
                       : level <= FUSE_LOG_INFO  ? G_LOG_LEVEL_INFO
                                                 : G_LOG_LEVEL_DEBUG;

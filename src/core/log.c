@@ -30,12 +30,13 @@ syslog_priority(GLogLevelFlags level)
 }
 
 /* In the foreground: a warning as "linkfs: warning: MESSAGE"; a message
- * that carries LINKFS_RAW (libfuse's own, -d's debug output) as it is. */
+ * that carries LINKFS_RAW (libfuse's own, -d's debug output) exactly as
+ * it is, newline included (libfuse writes some lines in pieces). */
 static void
 to_stderr(GLogLevelFlags level, const char *msg, gboolean raw)
 {
   if (raw)
-    fprintf(stderr, "%s\n", msg);
+    fputs(msg, stderr);
   else if (!(level & G_LOG_LEVEL_DEBUG) ||
            !g_log_writer_default_would_drop(level, "linkfs"))
     fprintf(stderr, "linkfs: %s%s\n", (level & G_LOG_LEVEL_WARNING) ? "warning: " : "",
@@ -57,7 +58,8 @@ writer(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
     return G_LOG_WRITER_HANDLED;
   if (g_log_writer_journald(level, fields, n, NULL) == G_LOG_WRITER_HANDLED)
     return G_LOG_WRITER_HANDLED;
-  syslog(syslog_priority(level), "%s", msg);
+  g_autofree char *line = g_strchomp(g_strdup(msg));
+  syslog(syslog_priority(level), "%s", line);
   return G_LOG_WRITER_HANDLED;
 }
 

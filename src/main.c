@@ -306,6 +306,47 @@ attach_devio(LfsCtx *c, struct fuse_session *se)
   }
 }
 
+/* libfuse's loop, single- or multithreaded: its exit status. */
+static int
+run_loop(struct fuse_session *se, struct fuse_cmdline_opts *fo)
+{
+  if (fo->singlethread)
+    return fuse_session_loop(se);
+  struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(cfg, (unsigned)fo->clone_fd);
+  if (fo->max_idle_threads != UINT_MAX)
+    fuse_loop_cfg_set_idle_threads(cfg, fo->max_idle_threads);
+  if (fo->max_threads > 0 && fo->max_threads <= 1000)
+    fuse_loop_cfg_set_max_threads(cfg, fo->max_threads);
+  int ret = fuse_session_loop_mt(se, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  return ret;
+}
+
+/* The mounted session: detach, start the threads, serve until unmounted,
+ * stop the threads. Returns the loop's exit status. */
+static int
+serve_mounted(LfsCtx *c, struct fuse_session *se, struct fuse_cmdline_opts *fo)
+{
+  lfs_tune_readahead(fo->mountpoint);
+  attach_devio(c, se);
+  fuse_daemonize(fo->foreground);
+  if (!fo->foreground)
+    lfs_log_detached(c->log);
+  lfs_procfd_open(&c->procfd); /* our /proc/self, after the fork */
+  lfs_watch_start(c);          /* threads after the fork of fuse_daemonize */
+  lfs_vinval_start(c);
+  lfs_scan_start(c);
+  lfs_watch_run(c);
+  int ret = run_loop(se, fo);
+  lfs_scan_stop(c);
+  lfs_watch_stop(c);
+  lfs_vinval_stop(c);
+  fuse_session_unmount(se);
+  /* A loop ended by SIGINT or SIGTERM is a clean unmount. */
+  return ret == SIGINT || ret == SIGTERM ? 0 : ret;
+}
+
 static int
 run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
 {
@@ -327,37 +368,8 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
   /* Modes are masked with each caller's umask, never the daemon's. */
   umask(0);
   if (fuse_set_signal_handlers(se) == 0) {
-    if (fuse_session_mount(se, fo->mountpoint) == 0) {
-      lfs_tune_readahead(fo->mountpoint);
-      attach_devio(c, se);
-      fuse_daemonize(fo->foreground);
-      if (!fo->foreground)
-        lfs_log_detached(c->log);
-      lfs_procfd_open(&c->procfd); /* our /proc/self, after the fork */
-      lfs_watch_start(c);          /* threads after the fork of fuse_daemonize */
-      lfs_vinval_start(c);
-      lfs_scan_start(c);
-      lfs_watch_run(c);
-      if (fo->singlethread) {
-        ret = fuse_session_loop(se);
-      } else {
-        struct fuse_loop_config *cfg = fuse_loop_cfg_create();
-        fuse_loop_cfg_set_clone_fd(cfg, (unsigned)fo->clone_fd);
-        if (fo->max_idle_threads != UINT_MAX)
-          fuse_loop_cfg_set_idle_threads(cfg, fo->max_idle_threads);
-        if (fo->max_threads > 0 && fo->max_threads <= 1000)
-          fuse_loop_cfg_set_max_threads(cfg, fo->max_threads);
-        ret = fuse_session_loop_mt(se, cfg);
-        fuse_loop_cfg_destroy(cfg);
-      }
-      lfs_scan_stop(c);
-      lfs_watch_stop(c);
-      lfs_vinval_stop(c);
-      fuse_session_unmount(se);
-      /* A loop ended by SIGINT or SIGTERM is a clean unmount. */
-      if (ret == SIGINT || ret == SIGTERM)
-        ret = 0;
-    }
+    if (fuse_session_mount(se, fo->mountpoint) == 0)
+      ret = serve_mounted(c, se, fo);
     fuse_remove_signal_handlers(se);
   }
   fuse_session_destroy(se);

@@ -454,6 +454,7 @@ test_random_model(void)
 typedef struct {
   LfsIndex *idx;
   int id;
+  gint *writers_left; /* readers read while writers write */
 } ThreadArg;
 
 static gpointer
@@ -469,6 +470,7 @@ writer_thread(gpointer data)
     if (i % 2 == 0)
       lfs_index_remove_name(a->idx, dir, "renamed");
   }
+  g_atomic_int_dec_and_test(a->writers_left);
   return NULL;
 }
 
@@ -476,7 +478,11 @@ static gpointer
 reader_thread(gpointer data)
 {
   ThreadArg *a = data;
-  for (int i = 0; i < 300; i++) {
+  /* As long as the writers write (and once more): how much a reader can
+   * do meanwhile depends on the scheduler, and its listings grow with the
+   * index, so a fixed count took from 0.1 s to minutes under load. */
+  for (gboolean more = TRUE; more;) {
+    more = g_atomic_int_get(a->writers_left) > 0;
     g_autoptr(GPtrArray) g = lfs_index_list_groups(a->idx, TRUE);
     g_autoptr(GPtrArray) s = lfs_index_list_sibling_names(a->idx, "t0/d1");
     for (guint k = 0; k < s->len; k++)
@@ -493,8 +499,9 @@ test_threads(void)
   g_autoptr(LfsIndex) idx = lfs_index_new();
   ThreadArg args[4];
   GThread *threads[4];
+  gint writers_left = 2;
   for (int i = 0; i < 4; i++) {
-    args[i] = (ThreadArg){idx, i};
+    args[i] = (ThreadArg){idx, i, &writers_left};
     threads[i] = g_thread_new("t", i < 2 ? writer_thread : reader_thread, &args[i]);
   }
   for (int i = 0; i < 4; i++)

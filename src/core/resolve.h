@@ -15,8 +15,13 @@
  *  - at most 40 symlinks are followed (Linux's MAXSYMLINKS), then ELOOP;
  *  - whenever a step would look up guard->mp_name in the directory
  *    (guard->mp_parent_dev, guard->mp_parent_ino), that is the mountpoint,
- *    guard->mp_fd (the directory under the mount, opened before mounting) is
- *    used instead, so no step ever looks up anything on the view's mount;
+ *    the walk goes on where a user of the view would: from outside the view
+ *    (an absolute target, SOURCE reached by its own path) into SOURCE
+ *    (@root_fd), whose ".." is then the mountpoint's parent; inside the
+ *    view (a MOUNTPOINT inside SOURCE, reached from the link's place) into
+ *    guard->mp_fd, the directory under the mount opened before mounting,
+ *    which the view shows there.  No step ever looks up anything on the
+ *    view's mount;
  *  - automount points are never triggered (a target through an untriggered
  *    automount point sees the empty directory under it).
  *
@@ -52,6 +57,23 @@ struct lfs_resolve_guard {
  * (EACCES, ENAMETOOLONG, EIO, ...).  @guard may be NULL. */
 int lfs_resolve_symlink(int root_fd, const char *link_dir_rel, const char *target,
                         const struct lfs_resolve_guard *guard);
+
+/* Where a symlink leads in the view (lfs_resolve_symlink_full()). */
+typedef struct {
+  int err;        /* what lfs_resolve_symlink() returns */
+  char *path;     /* the entry it ends at, relative to SOURCE ("" is SOURCE
+                     itself); NULL if it fails or ends outside the view */
+  GPtrArray *via; /* relative paths of the symlinks of the view it follows on
+                     the way, in order (not itself); empty when path is NULL */
+} LfsResolution;
+
+/* lfs_resolve_symlink(), also saying where the walk ends and which
+ * symlinks it follows.  Paths are physical: "a/f" through a symlinked
+ * directory "a -> d" ends at "d/f" and follows "a".  Free with
+ * lfs_resolution_clear(). */
+int lfs_resolve_symlink_full(int root_fd, const char *link_dir_rel, const char *target,
+                             const struct lfs_resolve_guard *guard, LfsResolution *out);
+void lfs_resolution_clear(LfsResolution *r);
 
 /* TRUE if an error of lfs_resolve_symlink() makes the symlink dangling:
  * ENOENT, ENOTDIR or ELOOP.  Other errors (EACCES, ENAMETOOLONG, ...) do

@@ -208,16 +208,125 @@ test_guard(Tree *t, gconstpointer data)
   g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "", "mp/nope", &guard), ==, ENOENT);
   /* The link's own directory below the mountpoint. */
   g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "mp/inner", "../x", &guard), ==, 0);
-  /* Absolute, and through a symlink. */
-  g_autofree char *abs = g_build_filename(t->top, "mp", "x", NULL);
-  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "dir", abs, &guard), ==, 0);
+  /* Through a symlink. */
   ln_s(t, "mp", "tomp");
   g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "", "tomp/x", &guard), ==, 0);
   g_assert_cmpint(res(t, "", "tomp/x"), ==, ENOENT);
-  /* ".." above SOURCE walks down from "/" through the guard too. */
+  /* By the mountpoint's own path (absolute, or ".." above SOURCE walking
+   * down from "/"), the mountpoint is the view: SOURCE again. */
+  g_autofree char *abs = g_build_filename(t->top, "mp", "x", NULL);
+  g_autofree char *absfile = g_build_filename(t->top, "mp", "file", NULL);
+  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "dir", abs, &guard), ==, ENOENT);
+  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "dir", absfile, &guard), ==, 0);
   g_autofree char *base = g_path_get_basename(t->top);
   g_autofree char *up = g_strdup_printf("../%s/mp/x", base);
-  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "", up, &guard), ==, 0);
+  g_autofree char *upfile = g_strdup_printf("../%s/mp/mp/x", base);
+  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "", up, &guard), ==, ENOENT);
+  g_assert_cmpint(lfs_resolve_symlink(t->top_fd, "", upfile, &guard), ==, 0);
+}
+
+/* Resolve fully; returns the error, *path the end ("-" for NULL) and *via
+ * the links followed, joined by " ". */
+static int
+full(int root_fd, const char *dir, const char *target,
+     const struct lfs_resolve_guard *guard, char **path, char **via)
+{
+  LfsResolution r;
+  int err = lfs_resolve_symlink_full(root_fd, dir, target, guard, &r);
+  g_assert_cmpint(err, ==, r.err);
+  g_assert_cmpint(err, ==, lfs_resolve_symlink(root_fd, dir, target, guard));
+  *path = g_strdup(r.path != NULL ? r.path : "-");
+  g_ptr_array_add(r.via, NULL);
+  *via = g_strjoinv(" ", (char **)r.via->pdata);
+  g_ptr_array_set_size(r.via, r.via->len - 1);
+  lfs_resolution_clear(&r);
+  return err;
+}
+
+#define FULL(fd, dir, target, guard, err, epath, evia)                                   \
+  do {                                                                                   \
+    g_autofree char *p_ = NULL, *v_ = NULL;                                              \
+    g_assert_cmpint(full(fd, dir, target, guard, &p_, &v_), ==, err);                    \
+    g_assert_cmpstr(p_, ==, epath);                                                      \
+    g_assert_cmpstr(v_, ==, evia);                                                       \
+  } while (0)
+
+/* Where a walk ends in the view and the links it follows on the way. */
+static void
+test_full(Tree *t, gconstpointer data)
+{
+  ln_s(t, "file", "l1");
+  ln_s(t, "l1", "l2");
+  ln_s(t, "dir", "ldir");
+  ln_s(t, "sub", "dir/lsub");
+  ln_s(t, "../l1", "dir/up");
+  ln_s(t, "../l2", "dir/upl");
+  ln_s(t, "missing", "lmiss");
+  int fd = t->top_fd;
+  FULL(fd, "", "file", NULL, 0, "file", "");
+  FULL(fd, "", "l1", NULL, 0, "file", "l1");
+  FULL(fd, "", "l2", NULL, 0, "file", "l2 l1");
+  FULL(fd, "", "ldir/lsub/f", NULL, 0, "dir/sub/f", "ldir dir/lsub");
+  FULL(fd, "", "ldir/lsub/../../file", NULL, 0, "file", "ldir dir/lsub");
+  FULL(fd, "dir", "upl", NULL, 0, "file", "dir/upl l2 l1");
+  FULL(fd, "", "dir/", NULL, 0, "dir", "");
+  FULL(fd, "", "dir/sub/..", NULL, 0, "dir", "");
+  FULL(fd, "dir/sub", "..", NULL, 0, "dir", "");
+  FULL(fd, "", ".", NULL, 0, "", "");
+  FULL(fd, "", "ldir", NULL, 0, "dir", "ldir");
+  FULL(fd, "", "nope", NULL, ENOENT, "-", "");
+  FULL(fd, "", "lmiss", NULL, ENOENT, "-", "");
+  FULL(fd, "", "l1/", NULL, ENOTDIR, "-", "");
+  g_autofree char *abs = g_build_filename(t->top, "ldir", "sub", "f", NULL);
+  FULL(fd, "dir", abs, NULL, 0, "dir/sub/f", "ldir");
+  FULL(fd, "dir", "/", NULL, 0, "-", "");
+
+  /* SOURCE = top/dir: what lies above it is outside the view, and SOURCE
+   * reached again by its own path is in it. */
+  g_autofree char *src = g_build_filename(t->top, "dir", NULL);
+  lfs_autofd src_fd = open(src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct lfs_resolve_guard guard = {.source_path = src, .mp_fd = -1};
+  FULL(src_fd, "", "../file", &guard, 0, "-", "");
+  FULL(src_fd, "", "up", &guard, 0, "-", "");
+  FULL(src_fd, "", "../dir/sub/f", &guard, 0, "sub/f", "");
+  FULL(src_fd, "", "../ldir/lsub/f", &guard, 0, "sub/f", "lsub");
+  FULL(src_fd, "sub", "../../dir/lsub", &guard, 0, "sub", "lsub");
+  g_autofree char *abs_in = g_build_filename(src, "sub", "f", NULL);
+  FULL(src_fd, "", abs_in, &guard, 0, "sub/f", "");
+  FULL(src_fd, "", "../l2", NULL, 0, "-", "");
+
+  /* MOUNTPOINT = top/mp, outside SOURCE: a path through it is a path of
+   * the view, that is of SOURCE; its ".." is top again. */
+  struct stat st;
+  g_assert_cmpint(fstat(t->top_fd, &st), ==, 0);
+  g_autofree char *under = g_build_filename(t->top, "under", NULL);
+  lfs_autofd under_fd = open(under, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  struct lfs_resolve_guard mp = {.source_path = src,
+                                 .mp_parent_dev = st.st_dev,
+                                 .mp_parent_ino = st.st_ino,
+                                 .mp_name = "mp",
+                                 .mp_fd = under_fd};
+  g_autofree char *via_mp = g_build_filename(t->top, "mp", "sub", "f", NULL);
+  g_autofree char *via_mp_up = g_build_filename(t->top, "mp", "..", "file", NULL);
+  g_autofree char *via_mp_x = g_build_filename(t->top, "mp", "x", NULL);
+  FULL(src_fd, "", via_mp, &mp, 0, "sub/f", "");
+  FULL(src_fd, "", via_mp_up, &mp, 0, "-", "");
+  FULL(src_fd, "", via_mp_x, &mp, ENOENT, "-", "");
+  FULL(src_fd, "sub", "../../mp/lsub/f", &mp, 0, "sub/f", "lsub");
+  FULL(src_fd, "sub", "../../mp", &mp, 0, "", "");
+
+  /* MOUNTPOINT = top/mp inside SOURCE = top: from a link's place, mp is
+   * the directory under the mount, as the view shows it. */
+  struct lfs_resolve_guard in = mp;
+  in.source_path = t->top;
+  FULL(fd, "", "mp/x", &in, 0, "mp/x", "");
+  FULL(fd, "", "mp", &in, 0, "mp", "");
+  FULL(fd, "mp/inner", "../x", &in, 0, "mp/x", "");
+  FULL(fd, "", via_mp_x, &in, ENOENT, "-", "");
+  g_autofree char *via_mp_file = g_build_filename(t->top, "mp", "file", NULL);
+  FULL(fd, "", via_mp_file, &in, 0, "file", "");
+  g_autofree char *via_mp_mp = g_build_filename(t->top, "mp", "mp", "x", NULL);
+  FULL(fd, "", via_mp_mp, &in, 0, "mp/x", "");
 }
 
 /* Resolve as an unprivileged user. Root is never denied, so as root (CI
@@ -274,6 +383,7 @@ main(int argc, char **argv)
   ADD("/resolve/loops", test_loops);
   ADD("/resolve/above-source", test_above_source);
   ADD("/resolve/guard", test_guard);
+  ADD("/resolve/full", test_full);
   ADD("/resolve/eacces", test_eacces);
   return g_test_run();
 }

@@ -63,6 +63,7 @@ lfs_index_get_counters(LfsIndex *idx, LfsIndexCounters *out)
       .outside_links = c->outside_links,
       .symlinks = c->symlinks,
       .dangling = g_hash_table_size(c->dangling),
+      .pointed_at = c->pointed_at,
       .unreadable = c->unreadable,
       .generation = idx->generation,
   };
@@ -168,7 +169,7 @@ slot_lookup(LfsIndex *idx, const LfsDir **d_out, const char *dir, const char *na
   const LfsDir *d = lfsi_dir_lookup(idx, dir, FALSE);
   gint i = lfsi_slot_find(d, lfsi_name_find(&idx->c, name));
   *d_out = d;
-  return i >= 0 ? &d->slots[i] : NULL;
+  return i >= 0 ? &d->e.slots[i] : NULL;
 }
 
 /* ---- siblings/ and dangling/ ---- */
@@ -185,9 +186,9 @@ lfs_index_list_sibling_names(LfsIndex *idx, const char *dir)
   GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
   g_rw_lock_reader_lock(&idx->lock);
   const LfsDir *d = lfs_relpath_is_valid(dir) ? lfsi_dir_lookup(idx, dir, FALSE) : NULL;
-  for (guint32 i = 0; d != NULL && i < d->cap; i++) {
-    if (d->slots[i].name != NULL && slot_group(d->slots[i].val) != NULL)
-      g_ptr_array_add(out, g_strdup(d->slots[i].name));
+  for (guint32 i = 0; d != NULL && i < d->e.cap; i++) {
+    if (d->e.slots[i].name != NULL && slot_group(d->e.slots[i].val) != NULL)
+      g_ptr_array_add(out, g_strdup(d->e.slots[i].name));
   }
   g_rw_lock_reader_unlock(&idx->lock);
   g_ptr_array_sort(out, cmp_strings);
@@ -278,9 +279,9 @@ lfs_index_list_dangling(LfsIndex *idx, const char *dir)
   GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lfs_symlink_info_free);
   g_rw_lock_reader_lock(&idx->lock);
   const LfsDir *d = lfs_relpath_is_valid(dir) ? lfsi_dir_lookup(idx, dir, FALSE) : NULL;
-  for (guint32 i = 0; d != NULL && i < d->cap; i++) {
-    uintptr_t v = d->slots[i].val;
-    if (d->slots[i].name == NULL || SLOT_TAG(v) != TAG_LINK)
+  for (guint32 i = 0; d != NULL && i < d->e.cap; i++) {
+    uintptr_t v = d->e.slots[i].val;
+    if (d->e.slots[i].name == NULL || SLOT_TAG(v) != TAG_LINK)
       continue;
     const LfsLink *l = SLOT_PTR(v);
     if (l->dangling)
@@ -397,10 +398,10 @@ collect_below(const LfsDir *top, GHashTable *links, GHashTable *groups)
   g_ptr_array_add(stack, (gpointer)top);
   while (stack->len > 0) {
     const LfsDir *d = g_ptr_array_steal_index(stack, stack->len - 1);
-    for (guint32 i = 0; i < d->cap; i++) {
-      if (d->slots[i].name == NULL)
+    for (guint32 i = 0; i < d->e.cap; i++) {
+      if (d->e.slots[i].name == NULL)
         continue;
-      uintptr_t v = d->slots[i].val;
+      uintptr_t v = d->e.slots[i].val;
       const LfsGroup *g = slot_group(v);
       if (SLOT_TAG(v) == TAG_DIR)
         g_ptr_array_add(stack, SLOT_PTR(v));

@@ -144,41 +144,47 @@ ptr_hash(const void *p)
 }
 
 static guint32
-slot_dist(const LfsDir *d, guint32 i)
+slot_dist(const LfsTable *t, guint32 i)
 {
-  return (i - ptr_hash(d->slots[i].name)) & (d->cap - 1);
+  return (i - ptr_hash(t->slots[i].name)) & (t->cap - 1);
 }
 
 gint
-lfsi_slot_find(const LfsDir *d, const char *iname)
+lfsi_tab_find(const LfsTable *t, const char *iname)
 {
-  if (d == NULL || d->cap == 0 || iname == NULL)
+  if (t->cap == 0 || iname == NULL)
     return -1;
-  guint32 mask = d->cap - 1;
+  guint32 mask = t->cap - 1;
   guint32 i = ptr_hash(iname) & mask;
-  for (guint32 dist = 0; dist < d->cap; dist++, i = (i + 1) & mask) {
-    if (d->slots[i].name == NULL || slot_dist(d, i) < dist)
+  for (guint32 dist = 0; dist < t->cap; dist++, i = (i + 1) & mask) {
+    if (t->slots[i].name == NULL || slot_dist(t, i) < dist)
       return -1;
-    if (d->slots[i].name == iname)
+    if (t->slots[i].name == iname)
       return (gint)i;
   }
   return -1;
 }
 
-static void
-slot_place(LfsDir *d, LfsSlot s)
+gint
+lfsi_slot_find(const LfsDir *d, const char *iname)
 {
-  guint32 mask = d->cap - 1;
+  return d == NULL ? -1 : lfsi_tab_find(&d->e, iname);
+}
+
+static void
+slot_place(LfsTable *t, LfsSlot s)
+{
+  guint32 mask = t->cap - 1;
   guint32 i = ptr_hash(s.name) & mask;
   for (guint32 dist = 0;; dist++, i = (i + 1) & mask) {
-    if (d->slots[i].name == NULL) {
-      d->slots[i] = s;
+    if (t->slots[i].name == NULL) {
+      t->slots[i] = s;
       return;
     }
-    guint32 other = slot_dist(d, i);
+    guint32 other = slot_dist(t, i);
     if (other < dist) {
-      LfsSlot tmp = d->slots[i];
-      d->slots[i] = s;
+      LfsSlot tmp = t->slots[i];
+      t->slots[i] = s;
       s = tmp;
       dist = other;
     }
@@ -186,15 +192,15 @@ slot_place(LfsDir *d, LfsSlot s)
 }
 
 static void
-dir_resize(LfsDir *d, guint32 cap)
+tab_resize(LfsTable *t, guint32 cap)
 {
-  LfsSlot *old = d->slots;
-  guint32 oldcap = d->cap;
-  d->slots = cap ? g_new0(LfsSlot, cap) : NULL;
-  d->cap = cap;
+  LfsSlot *old = t->slots;
+  guint32 oldcap = t->cap;
+  t->slots = cap ? g_new0(LfsSlot, cap) : NULL;
+  t->cap = cap;
   for (guint32 i = 0; i < oldcap; i++) {
     if (old[i].name != NULL)
-      slot_place(d, old[i]);
+      slot_place(t, old[i]);
   }
   g_free(old);
 }
@@ -208,33 +214,45 @@ max_load(guint32 cap)
 }
 
 void
-lfsi_slot_insert(LfsDir *d, const char *iname, uintptr_t val)
+lfsi_tab_insert(LfsTable *t, const char *iname, uintptr_t val)
 {
-  if (d->used + 1 > max_load(d->cap))
-    dir_resize(d, d->cap ? d->cap * 2 : 2);
-  slot_place(d, (LfsSlot){iname, val});
-  d->used++;
+  if (t->used + 1 > max_load(t->cap))
+    tab_resize(t, t->cap ? t->cap * 2 : 2);
+  slot_place(t, (LfsSlot){iname, val});
+  t->used++;
 }
 
 /* Remove slot @i, shifting the following ones back. */
 void
-lfsi_slot_delete(LfsDir *d, gint i)
+lfsi_tab_delete(LfsTable *t, gint i)
 {
-  guint32 mask = d->cap - 1;
+  guint32 mask = t->cap - 1;
   guint32 cur = (guint32)i;
   for (;;) {
     guint32 next = (cur + 1) & mask;
-    if (d->slots[next].name == NULL || slot_dist(d, next) == 0)
+    if (t->slots[next].name == NULL || slot_dist(t, next) == 0)
       break;
-    d->slots[cur] = d->slots[next];
+    t->slots[cur] = t->slots[next];
     cur = next;
   }
-  d->slots[cur] = (LfsSlot){NULL, 0};
-  d->used--;
-  if (d->used == 0)
-    dir_resize(d, 0);
-  else if (d->cap > 8 && d->used * 8 < d->cap)
-    dir_resize(d, d->cap / 2);
+  t->slots[cur] = (LfsSlot){NULL, 0};
+  t->used--;
+  if (t->used == 0)
+    tab_resize(t, 0);
+  else if (t->cap > 8 && t->used * 8 < t->cap)
+    tab_resize(t, t->cap / 2);
+}
+
+void
+lfsi_slot_insert(LfsDir *d, const char *iname, uintptr_t val)
+{
+  lfsi_tab_insert(&d->e, iname, val);
+}
+
+void
+lfsi_slot_delete(LfsDir *d, gint i)
+{
+  lfsi_tab_delete(&d->e, i);
 }
 
 /* ---- directory nodes ---- */
@@ -248,6 +266,13 @@ lfsi_dir_new(LfsContents *c, LfsDir *parent, const char *iname)
   d->parent = parent;
   d->name = iname;
   return d;
+}
+
+/* Whether @d holds nothing: neither indexed entries nor entries pointed at. */
+gboolean
+lfsi_dir_empty(const LfsDir *d)
+{
+  return d->e.used == 0 && d->p.used == 0;
 }
 
 void
@@ -269,7 +294,7 @@ lfsi_run_prune(LfsIndex *idx)
       return;
     LfsDir *d = key;
     g_hash_table_iter_remove(&it);
-    if (d->used > 0 || d == idx->c.root)
+    if (!lfsi_dir_empty(d) || d == idx->c.root)
       continue;
     LfsDir *parent = d->parent;
     gint i = lfsi_slot_find(parent, d->name);

@@ -22,8 +22,8 @@ dir_child_create(LfsIndex *idx, LfsDir *cur, const char *comp)
 {
   const char *n = lfsi_name_find(&idx->c, comp);
   gint i = lfsi_slot_find(cur, n);
-  if (i >= 0 && SLOT_TAG(cur->slots[i].val) == TAG_DIR)
-    return SLOT_PTR(cur->slots[i].val);
+  if (i >= 0 && SLOT_TAG(cur->e.slots[i].val) == TAG_DIR)
+    return SLOT_PTR(cur->e.slots[i].val);
   if (i >= 0)
     remove_at(idx, cur, i, RM_DROP);
   const char *in = lfsi_name_ref(&idx->c, comp);
@@ -47,9 +47,9 @@ lfsi_dir_lookup(LfsIndex *idx, const char *dir_rel, gboolean create)
       continue;
     }
     gint i = lfsi_slot_find(cur, lfsi_name_find(&idx->c, parts[k]));
-    if (i < 0 || SLOT_TAG(cur->slots[i].val) != TAG_DIR)
+    if (i < 0 || SLOT_TAG(cur->e.slots[i].val) != TAG_DIR)
       return NULL;
-    cur = SLOT_PTR(cur->slots[i].val);
+    cur = SLOT_PTR(cur->e.slots[i].val);
   }
   return cur;
 }
@@ -178,7 +178,7 @@ group_dissolve(LfsIndex *idx, LfsGroup *g)
     LfsPathRef p = g->paths[k];
     gint i = lfsi_slot_find(p.dir, p.name);
     g_assert(i >= 0);
-    uintptr_t v = p.dir->slots[i].val;
+    uintptr_t v = p.dir->e.slots[i].val;
     if (SLOT_TAG(v) == TAG_LINK) {
       ((LfsLink *)SLOT_PTR(v))->group = NULL;
       continue;
@@ -295,6 +295,7 @@ link_destroy(LfsIndex *idx, LfsLink *l, RmMode mode)
   if (l->group != NULL)
     group_drop_path(idx, l->group, l->dir, l->name, mode);
   link_set_dangling(c, l, FALSE);
+  lfsi_link_drop_edges(idx, l);
   for (guint32 k = 0; k < l->ndeps; k++)
     dep_unlink(c, &l->deps[k]);
   c->symlinks--;
@@ -312,8 +313,8 @@ dir_free_tree(LfsIndex *idx, LfsDir *top)
   g_ptr_array_add(stack, top);
   while (stack->len > 0) {
     LfsDir *d = g_ptr_array_steal_index(stack, stack->len - 1);
-    for (guint32 i = 0; i < d->cap; i++) {
-      LfsSlot s = d->slots[i];
+    for (guint32 i = 0; i < d->e.cap; i++) {
+      LfsSlot s = d->e.slots[i];
       if (s.name == NULL)
         continue;
       if (SLOT_TAG(s.val) == TAG_DIR)
@@ -324,10 +325,11 @@ dir_free_tree(LfsIndex *idx, LfsDir *top)
         link_destroy(idx, SLOT_PTR(s.val), RM_DROP);
       lfsi_name_unref(&idx->c, s.name);
     }
+    lfsi_dir_drop_targets(idx, d);
     g_hash_table_remove(idx->prune, d);
     if (d->parent != NULL)
       idx->c.dir_nodes--;
-    g_free(d->slots);
+    g_free(d->e.slots);
     g_free(d);
   }
 }
@@ -337,7 +339,7 @@ dir_free_tree(LfsIndex *idx, LfsDir *top)
 static void
 remove_at(LfsIndex *idx, LfsDir *d, gint i, RmMode mode)
 {
-  LfsSlot s = d->slots[i];
+  LfsSlot s = d->e.slots[i];
   lfsi_slot_delete(d, i);
   switch (SLOT_TAG(s.val)) {
   case TAG_DIR:
@@ -461,7 +463,7 @@ upsert_clear(LfsIndex *idx, LfsDir *d, const char *n, dev_t dev, ino_t ino, int 
   gint i = lfsi_slot_find(d, n);
   if (i < 0)
     return TRUE;
-  uintptr_t v = d->slots[i].val;
+  uintptr_t v = d->e.slots[i].val;
   LfsGroup *g = entry_group(v);
   if (tag == TAG_FILE && SLOT_TAG(v) == TAG_FILE && g->dev == dev && g->ino == ino)
     return FALSE;
@@ -505,9 +507,33 @@ lfs_index_add_file(LfsIndex *idx, const char *dir, const char *name, dev_t dev, 
   return 0;
 }
 
+/* The symlink at slot @i of @d if it is (@dev, @ino) with one name and
+ * @target: seen again, it needs no new record. */
+static LfsLink *
+same_symlink(LfsDir *d, gint i, dev_t dev, ino_t ino, guint64 nlink, const char *target)
+{
+  if (i < 0 || SLOT_TAG(d->e.slots[i].val) != TAG_LINK || nlink > 1)
+    return NULL;
+  LfsLink *l = SLOT_PTR(d->e.slots[i].val);
+  gboolean same = l->group == NULL && l->dev == dev && l->ino == ino &&
+                  strcmp(l->target, target) == 0;
+  return same ? l : NULL;
+}
+
+/* Store @res in @l; TRUE if that changed anything. */
+static gboolean
+link_set_resolution(LfsIndex *idx, LfsLink *l, const LfsResolution *res)
+{
+  gboolean dangling = res != NULL && lfs_resolve_is_dangling(res->err);
+  gboolean changed = l->dangling != dangling;
+  link_set_dangling(&idx->c, l, dangling);
+  return lfsi_link_set_targets(idx, l, res) || changed;
+}
+
 int
 lfs_index_add_symlink(LfsIndex *idx, const char *dir, const char *name, dev_t dev,
-                      ino_t ino, guint64 nlink, const char *target, gboolean dangling)
+                      ino_t ino, guint64 nlink, const char *target,
+                      const LfsResolution *res)
 {
   if (!args_valid(dir, name) || target == NULL)
     return EINVAL;
@@ -515,6 +541,14 @@ lfs_index_add_symlink(LfsIndex *idx, const char *dir, const char *name, dev_t de
   g_rw_lock_writer_lock(&idx->lock);
   LfsDir *d = lfsi_dir_lookup(idx, dir, TRUE);
   const char *n = lfsi_name_ref(&idx->c, name);
+  LfsLink *same = same_symlink(d, lfsi_slot_find(d, n), dev, ino, nlink, target);
+  if (same != NULL) {
+    same->applied = ++idx->next_ticket;
+    gboolean changed = link_set_resolution(idx, same, res);
+    lfsi_name_unref(&idx->c, n);
+    change_end(idx, changed);
+    return 0;
+  }
   upsert_clear(idx, d, n, dev, ino, TAG_LINK);
   LfsLink *l = link_new(&idx->c, target);
   l->dir = d;
@@ -522,8 +556,8 @@ lfs_index_add_symlink(LfsIndex *idx, const char *dir, const char *name, dev_t de
   l->dev = dev;
   l->ino = ino;
   l->applied = ++idx->next_ticket;
-  link_set_dangling(&idx->c, l, dangling);
   lfsi_slot_insert(d, l->name, SLOT_VAL(l, TAG_LINK));
+  link_set_resolution(idx, l, res);
   if (nlink > 1) {
     l->group = group_get(&idx->c, dev, ino, nlink);
     group_add_path(&idx->c, l->group, d, l->name);
@@ -531,6 +565,7 @@ lfs_index_add_symlink(LfsIndex *idx, const char *dir, const char *name, dev_t de
     dissolve_inode(idx, dev, ino);
   }
   lfsi_name_unref(&idx->c, n);
+  lfsi_queue_prune(idx, d);
   change_end(idx, TRUE);
   return 0;
 }
@@ -578,7 +613,7 @@ is_ancestor_or_self(const char *adir, const char *aname, const char *bdir,
 static LfsSlot
 slot_take(LfsDir *d, gint i)
 {
-  LfsSlot s = d->slots[i];
+  LfsSlot s = d->e.slots[i];
   lfsi_slot_delete(d, i);
   return s;
 }
@@ -621,8 +656,8 @@ lfs_index_rename(LfsIndex *idx, const char *olddir, const char *oldname,
   gboolean have_old = entry_find(idx, olddir, oldname, &od, &oi);
   gboolean have_new = entry_find(idx, newdir, newname, &nd, &ni);
   if (have_old && have_new) {
-    LfsGroup *g = entry_group(od->slots[oi].val);
-    if (g != NULL && g == entry_group(nd->slots[ni].val)) {
+    LfsGroup *g = entry_group(od->e.slots[oi].val);
+    if (g != NULL && g == entry_group(nd->e.slots[ni].val)) {
       change_end(idx, FALSE); /* two names of one inode: rename does nothing */
       return 0;
     }
@@ -655,8 +690,8 @@ lfs_index_exchange(LfsIndex *idx, const char *dir1, const char *name1, const cha
   gint i1, i2;
   gboolean have1 = entry_find(idx, dir1, name1, &d1, &i1);
   gboolean have2 = entry_find(idx, dir2, name2, &d2, &i2);
-  LfsGroup *g1 = have1 ? entry_group(d1->slots[i1].val) : NULL;
-  LfsGroup *g2 = have2 ? entry_group(d2->slots[i2].val) : NULL;
+  LfsGroup *g1 = have1 ? entry_group(d1->e.slots[i1].val) : NULL;
+  LfsGroup *g2 = have2 ? entry_group(d2->e.slots[i2].val) : NULL;
   if ((!have1 && !have2) || (g1 != NULL && g1 == g2)) {
     change_end(idx, FALSE);
     return 0;
@@ -696,8 +731,8 @@ lfs_index_update_nlink(LfsIndex *idx, dev_t dev, ino_t ino, guint64 nlink)
 }
 
 gboolean
-lfs_index_set_dangling(LfsIndex *idx, const char *dir, const char *name, guint64 ticket,
-                       gboolean dangling)
+lfs_index_set_resolution(LfsIndex *idx, const char *dir, const char *name, guint64 ticket,
+                         const LfsResolution *res)
 {
   if (!args_valid(dir, name))
     return FALSE;
@@ -706,13 +741,13 @@ lfs_index_set_dangling(LfsIndex *idx, const char *dir, const char *name, guint64
   LfsDir *d;
   gint i;
   LfsLink *l = NULL;
-  if (entry_find(idx, dir, name, &d, &i) && SLOT_TAG(d->slots[i].val) == TAG_LINK)
-    l = SLOT_PTR(d->slots[i].val);
+  if (entry_find(idx, dir, name, &d, &i) && SLOT_TAG(d->e.slots[i].val) == TAG_LINK)
+    l = SLOT_PTR(d->e.slots[i].val);
   gboolean stored = l != NULL && ticket > idx->ticket_floor && ticket >= l->applied;
-  gboolean changed = stored && l->dangling != !!dangling;
+  gboolean changed = FALSE;
   if (stored) {
     l->applied = ticket;
-    link_set_dangling(&idx->c, l, dangling);
+    changed = link_set_resolution(idx, l, res);
   }
   change_end(idx, changed);
   return stored;

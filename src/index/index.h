@@ -3,8 +3,12 @@
  * What it holds
  *   - hard-link groups: (st_dev, st_ino) -> {nlink as last seen, the paths
  *     naming it}, for non-directories with st_nlink > 1 only;
- *   - every symlink: its path, (st_dev, st_ino), target and dangling flag
- *     (computed by the caller with lfs_resolve_symlink() and stored).
+ *   - every symlink: its path, (st_dev, st_ino), target, dangling flag and
+ *     what it points at (computed by the caller with
+ *     lfs_resolve_symlink_full() and stored);
+ *   - the reverse: for an entry (a directory and a name in it) the
+ *     symlinks that point at it, that is resolve to it or follow it on the
+ *     way (a symlink of a chain, a symlinked directory).
  *
  * Layout
  *   Paths are stored as a tree of directory nodes (parent pointer + name),
@@ -40,17 +44,19 @@
  *   changes made through the view during a scan may be replayed onto the
  *   scanned index before the swap.
  *
- * Dangling state
+ * Resolutions
  *   After a change, lfs_index_affected_symlinks() names the symlinks whose
- *   state may have changed; the caller resolves them outside the lock and
- *   stores the result with lfs_index_set_dangling(), which drops results
- *   older than the latest ticket applied, so racing resolutions settle
- *   on the newest one.
+ *   resolution may have changed; the caller resolves them outside the lock
+ *   and stores the result with lfs_index_set_resolution(), which drops
+ *   results older than the latest ticket applied, so racing resolutions
+ *   settle on the newest one.
  */
 #pragma once
 
 #include <glib.h>
 #include <sys/types.h>
+
+#include "core/resolve.h"
 
 typedef struct _LfsIndex LfsIndex;
 
@@ -62,6 +68,7 @@ typedef struct {
   guint64 outside_links;     /* sum over groups of MAX(0, nlink - npaths) */
   guint64 symlinks;
   guint64 dangling;
+  guint64 pointed_at; /* entries some symlink points at */
   guint64 unreadable; /* directories a scan could not read */
   guint64 generation; /* +1 on every change of the contents */
 } LfsIndexCounters;
@@ -124,11 +131,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(LfsSymlinkInfo, lfs_symlink_info_free)
 int lfs_index_add_file(LfsIndex *idx, const char *dir, const char *name, dev_t dev,
                        ino_t ino, guint64 nlink);
 
-/* The entry @dir/@name is now a symlink; as lfs_index_add_file() for the
- * hard-link part (a symlink may have several names). */
+/* The entry @dir/@name is now a symlink with this @target, resolved as
+ * @res (NULL: not dangling, pointing at nothing); as lfs_index_add_file()
+ * for the hard-link part (a symlink may have several names).  The same
+ * symlink seen again (same inode, one name, same target) only takes the
+ * new resolution, and changes the generation only if that differs. */
 int lfs_index_add_symlink(LfsIndex *idx, const char *dir, const char *name, dev_t dev,
                           ino_t ino, guint64 nlink, const char *target,
-                          gboolean dangling);
+                          const LfsResolution *res);
 
 /* The entry @dir/@name is gone (unlink, rmdir, or replaced by rename).  A
  * hard-linked name also lowers its group's nlink by one (unlink
@@ -160,11 +170,12 @@ int lfs_index_exchange(LfsIndex *idx, const char *dir1, const char *name1,
  * for an inode the index has no group for. */
 int lfs_index_update_nlink(LfsIndex *idx, dev_t dev, ino_t ino, guint64 nlink);
 
-/* Store a resolution result for the symlink @dir/@name obtained with
- * @ticket (from lfs_index_affected_symlinks()).  Ignored, returning FALSE,
- * if the symlink is gone or a newer result was stored; TRUE if stored. */
-gboolean lfs_index_set_dangling(LfsIndex *idx, const char *dir, const char *name,
-                                guint64 ticket, gboolean dangling);
+/* Store the resolution @res (see lfs_index_add_symlink()) of the symlink
+ * @dir/@name obtained with @ticket (from lfs_index_affected_symlinks()).
+ * Ignored, returning FALSE, if the symlink is gone or a newer result was
+ * stored; TRUE if stored. */
+gboolean lfs_index_set_resolution(LfsIndex *idx, const char *dir, const char *name,
+                                  guint64 ticket, const LfsResolution *res);
 
 /* Add to the scan statistics (entries, directories, unreadable). */
 void lfs_index_note_scanned(LfsIndex *idx, guint64 entries, guint64 directories,
@@ -250,6 +261,17 @@ GPtrArray *lfs_index_list_all_dangling(LfsIndex *idx);
  * NULL.  A plain FLAT is decoded and looked up directly; only a hashed one
  * costs a pass over the dangling symlinks. */
 LfsSymlinkInfo *lfs_index_get_dangling_by_flat(LfsIndex *idx, const char *flat);
+
+/* pointed-by/ of @dir: the names of its entries that some symlink points
+ * at, sorted by strcmp.  Empty array if none. */
+GPtrArray *lfs_index_list_pointed_names(LfsIndex *idx, const char *dir);
+
+/* Whether some symlink points at @dir/@name. */
+gboolean lfs_index_is_pointed(LfsIndex *idx, const char *dir, const char *name);
+
+/* pointed-by/NAME of @dir: the symlinks pointing at @dir/@name (LfsPath),
+ * sorted by flat; NULL if none. */
+GPtrArray *lfs_index_get_pointers(LfsIndex *idx, const char *dir, const char *name);
 
 /* Every symlink (LfsSymlinkInfo), sorted by path: for tests and rescans. */
 GPtrArray *lfs_index_list_symlinks(LfsIndex *idx);

@@ -120,26 +120,6 @@ lfs_update_dir_gone(LfsCtx *c, const char *dir, const char *name)
   resolve_name(c, name);
 }
 
-/* A symlink seen again: stored unless the index already says the same. */
-static void
-sync_symlink(LfsCtx *c, int dfd, const char *dir, const char *name, const struct stat *st)
-{
-  char target[PATH_MAX + 1];
-  gboolean dangling;
-  if (!lfs_symlink_read(c, dfd, dir, name, target, &dangling))
-    return;
-  LfsEntryInfo e;
-  if (st->st_nlink <= 1 &&
-      lfs_index_lookup(c->index, dir, name, &e) == LFS_ENTRY_SYMLINK && e.nlink <= 1 &&
-      e.dev == st->st_dev && e.ino == st->st_ino && e.dangling == dangling) {
-    g_autoptr(LfsSymlinkInfo) old = lfs_index_get_symlink(c->index, dir, name);
-    if (old != NULL && strcmp(old->target, target) == 0)
-      return;
-  }
-  lfs_index_add_symlink(c->index, dir, name, st->st_dev, st->st_ino, st->st_nlink, target,
-                        dangling);
-}
-
 /* A file or node seen again: the index changes only if it must. */
 static void
 sync_file(LfsCtx *c, const char *dir, const char *name, const struct stat *st)
@@ -167,7 +147,7 @@ sync_entry_at(LfsCtx *c, int dfd, const char *dir, const char *name)
     if (errno == ENOENT || errno == ENOTDIR)
       entry_gone(c, dir, name, TRUE);
   } else if (S_ISLNK(st.st_mode)) {
-    sync_symlink(c, dfd, dir, name, &st);
+    lfs_symlink_index(c, c->index, dfd, dir, name, &st); /* changes only what did */
   } else if (!S_ISDIR(st.st_mode)) {
     sync_file(c, dir, name, &st);
   }

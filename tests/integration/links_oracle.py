@@ -5,8 +5,9 @@ Everything is computed from the SOURCE with real tools (`find`) and plain
 system calls, never from the view, and compared with what the view shows.
 All paths are bytes (the generated trees hold non-UTF-8 names).
 
-  Oracle(src)            the hard-link groups, symlinks, dangling symlinks
-                         (find -xtype l plus loops) and directories of src
+  Oracle(src, mnt)       the hard-link groups, symlinks, dangling symlinks
+                         (find -xtype l plus loops), directories of src and
+                         what each symlink points at (follow_symlink)
   check_everything(m)    every listing of the view against a fresh oracle
   status(m) / wait_ready(m)
   mktree(dir, ...)       run tools/mktree
@@ -28,8 +29,8 @@ NAME_MAX = 255
 DANGLING_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
 STATUS_KEYS = ('state', 'source', 'entries', 'directories',
                'hardlinked_inodes', 'hardlink_paths', 'outside_links',
-               'symlinks', 'dangling', 'unreadable', 'scan_seconds',
-               'generation')
+               'symlinks', 'dangling', 'pointed_at', 'unreadable',
+               'scan_seconds', 'generation')
 MKTREE = str(H.REPO / 'tools' / 'mktree')
 
 DIR_MODE = stat.S_IFDIR | 0o555
@@ -82,10 +83,87 @@ def _find0(src, *expr):
     return [x for x in r.stdout.split(b'\0') if x]
 
 
-class Oracle:
-    """What `.links` must show for the source src, from find and stat."""
+def _under(p, top):
+    return p == top or p.startswith(top.rstrip(b'/') + b'/')
 
-    def __init__(self, src):
+
+def follow_symlink(src, rel, mnt=None):
+    """Follow the symlink src/rel from its place, one component at a time
+    with lstat and readlink, as the kernel walks a path (physical "..", at
+    most 40 links), a path through the mountpoint mnt (outside src) going on
+    in src.  Returns (errno or 0, where it ends relative to src or None if
+    outside, [the symlinks of src followed on the way]): SPEC 2's "points
+    at", computed from the source alone; the end is checked against
+    os.path.realpath where no mountpoint is involved."""
+    src = b(src)
+    mnt = b(mnt) if mnt is not None else None
+    if mnt is not None and _under(mnt, src):
+        mnt = None  # inside: the directory under it is out of our reach
+    link = join(src, rel)
+    up = dirname(link)
+    frames = [b'/']
+    for c in up.split(b'/'):
+        if c:
+            frames.append(os.path.join(frames[-1], c))
+    target = os.readlink(link)
+    if target.startswith(b'/'):
+        frames = [b'/']
+    todo = [c for c in reversed(target.split(b'/'))]
+    if not target:
+        return errno.ENOENT, None, []
+    hops, via, end, through_mnt = 0, [], None, False
+    while todo:
+        c = todo.pop()
+        last = not todo
+        end = None
+        if c in (b'', b'.'):
+            continue
+        if c == b'..':
+            if len(frames) > 1:
+                frames.pop()
+            continue
+        p = os.path.join(frames[-1], c)
+        if p == mnt:
+            through_mnt = True
+            frames.append(src)
+            continue
+        try:
+            st = os.lstat(p)
+        except OSError as e:
+            return e.errno, None, []
+        if stat.S_ISLNK(st.st_mode):
+            hops += 1
+            if hops > 40:
+                return errno.ELOOP, None, []
+            if _under(p, src) and p != src:
+                via.append(p[len(src) + 1:])
+            t = os.readlink(p)
+            if t.startswith(b'/'):
+                frames = [b'/']
+            todo.extend(reversed(t.split(b'/')))
+        elif stat.S_ISDIR(st.st_mode):
+            if last:
+                end = p
+            else:
+                frames.append(p)
+        elif last:
+            end = p
+        else:
+            return errno.ENOTDIR, None, []
+    end = end or frames[-1]
+    if not through_mnt:
+        assert os.path.realpath(link) == end, (link, end)
+    if not _under(end, src):
+        return 0, None, []
+    return 0, end[len(src) + 1:] if end != src else b'', via
+
+
+class Oracle:
+    """What `.links` must show for the source src, from find and stat;
+    mnt: the view's mountpoint, for symlinks through it."""
+
+    def __init__(self, src, mnt=None):
+        self.mnt = mnt
         self.src = b(os.path.abspath(str(src) if not isinstance(src, bytes)
                                      else os.fsdecode(src)))
         n = len(self.src) + 1
@@ -121,6 +199,14 @@ class Oracle:
                     self.loops.add(r)
         assert xtype <= self.dangling, sorted(xtype - self.dangling)[:5]
         assert self.dangling - xtype <= self.loops
+        # pointed-by: entry -> the symlinks pointing at it
+        self.pointed = {}
+        for r in self.symlinks:
+            err, end, via = follow_symlink(self.src, r, self.mnt)
+            assert (err in DANGLING_ERRNOS) == (r in self.dangling), (r, err)
+            for t in ([end] if end else []) + via:
+                if t != r:
+                    self.pointed.setdefault(t, set()).add(r)
         self.dangling = sorted(self.dangling)
         self.dirs = sorted(rel(p) for p in _find0(self.src, '-type', 'd',
                                                   '-print0'))
@@ -153,6 +239,11 @@ class Oracle:
     def dangling_of_dir(self, d):
         return sorted(basename(p) for p in self.dangling if dirname(p) == d)
 
+    def pointed_of_dir(self, d):
+        """NAME -> sorted symlinks pointing at d/NAME."""
+        return {basename(t): sorted(ls) for t, ls in self.pointed.items()
+                if dirname(t) == d}
+
     def outside(self, key):
         return self.nlink[key] - len(self.groups[key])
 
@@ -162,6 +253,7 @@ class Oracle:
             'hardlink_paths': sum(len(v) for v in self.groups.values()),
             'symlinks': len(self.symlinks),
             'dangling': len(self.dangling),
+            'pointed_at': len(self.pointed),
             'outside_links': sum(self.outside(k) for k in self.groups),
         }
 
@@ -406,7 +498,7 @@ def check_status_counts(m, o, probs, st=None):
 
 def check_everything(m, o=None, dirs=True, what=''):
     """Compare every `.links` listing of the view with the oracle."""
-    o = o or Oracle(m.src)
+    o = o or Oracle(m.src, m.mnt)
     probs = Problems()
     check_inodes(m, o, probs)
     check_all_dangling(m, o, probs)

@@ -518,7 +518,9 @@ def test_xattr_listed_and_absent_elsewhere(linkfs):
 
 def test_mountpoint_inside_source_and_symlinks_to_it(linkfs, tmp_path):
     """The scan and the dangling checks never enter the view's own mount:
-    they finish, and see what lies under the mountpoint (an empty dir)."""
+    they finish, and see what a user of the view sees: from inside the view
+    (relative targets) the mountpoint is the empty directory under it; by
+    its absolute path it is the view, that is SOURCE (SPEC 2)."""
     src = tmp_path / 'srcin'
     mnt = src / 'mnt'
 
@@ -534,9 +536,11 @@ def test_mountpoint_inside_source_and_symlinks_to_it(linkfs, tmp_path):
     assert 'state:' in r.stdout
     st = O.wait_ready(m, timeout=30)
     r = H.run(['ls', '-1', str(mnt / '.links' / 'dangling')], timeout=30)
-    assert r.stdout.split('\n')[:-1] == ['into-mnt', 'into-mnt-abs',
-                                        'mnt-loop'], r
-    assert st['dangling'] == '3'
+    assert r.stdout.split('\n')[:-1] == ['into-mnt', 'mnt-loop'], r
+    assert st['dangling'] == '2'
+    # into-mnt-abs -> MOUNTPOINT/f is SOURCE's f, as cat finds it
+    assert H.run(['cat', str(mnt / 'into-mnt-abs')], timeout=30).stdout == 'f'
+    assert st['pointed_at'] == '2', st  # f, and mnt (to-mnt-rel)
     assert sorted(os.listdir(mnt / '.links' / 'siblings')) == ['f', 'g']
     # the view of the mountpoint is the empty directory under it
     assert sorted(os.listdir(mnt / 'mnt')) == ['.links']

@@ -9,6 +9,10 @@
 
 #define DEV 7
 
+/* Resolutions that dangle, or resolve to nowhere in particular. */
+static const LfsResolution dangles = {.err = ENOENT};
+static const LfsResolution resolves = {.err = 0};
+
 static LfsIndexCounters
 counters(LfsIndex *idx)
 {
@@ -144,7 +148,7 @@ test_rename_dir(void)
   g_autoptr(LfsIndex) idx = lfs_index_new();
   lfs_index_add_file(idx, "src/deep/er", "f", DEV, 40, 2);
   lfs_index_add_file(idx, "other", "g", DEV, 40, 2);
-  lfs_index_add_symlink(idx, "src/deep", "l", DEV, 41, 1, "nowhere", TRUE);
+  lfs_index_add_symlink(idx, "src/deep", "l", DEV, 41, 1, "nowhere", &dangles);
 
   g_assert_cmpint(lfs_index_rename(idx, "", "src", "dst/moved", "here"), ==, 0);
   assert_group(idx, 40, "dst/moved/here/deep/er/f other/g");
@@ -229,8 +233,8 @@ test_siblings_listing(void)
   lfs_index_add_file(idx, "q/r", "z", DEV, 70, 3);
   lfs_index_add_file(idx, "q", "b", DEV, 70, 3);
   lfs_index_add_file(idx, "q", "a2", DEV, 71, 2);
-  lfs_index_add_symlink(idx, "p", "link", DEV, 72, 2, "zeta", FALSE);
-  lfs_index_add_symlink(idx, "", "link2", DEV, 72, 2, "p/zeta", FALSE);
+  lfs_index_add_symlink(idx, "p", "link", DEV, 72, 2, "zeta", &resolves);
+  lfs_index_add_symlink(idx, "", "link2", DEV, 72, 2, "p/zeta", &resolves);
 
   g_autoptr(GPtrArray) s = lfs_index_list_sibling_names(idx, "p");
   g_assert_cmpuint(s->len, ==, 3);
@@ -279,10 +283,10 @@ static void
 test_symlinks(void)
 {
   g_autoptr(LfsIndex) idx = lfs_index_new();
-  lfs_index_add_symlink(idx, "d", "b", DEV, 80, 1, "../t", TRUE);
-  lfs_index_add_symlink(idx, "d", "a", DEV, 81, 1, "x/y", TRUE);
-  lfs_index_add_symlink(idx, "d", "ok", DEV, 82, 1, "a", FALSE);
-  lfs_index_add_symlink(idx, "e", "c", DEV, 83, 1, "/abs/t", TRUE);
+  lfs_index_add_symlink(idx, "d", "b", DEV, 80, 1, "../t", &dangles);
+  lfs_index_add_symlink(idx, "d", "a", DEV, 81, 1, "x/y", &dangles);
+  lfs_index_add_symlink(idx, "d", "ok", DEV, 82, 1, "a", &resolves);
+  lfs_index_add_symlink(idx, "e", "c", DEV, 83, 1, "/abs/t", &dangles);
   LfsIndexCounters c = counters(idx);
   g_assert_cmpuint(c.symlinks, ==, 4);
   g_assert_cmpuint(c.dangling, ==, 3);
@@ -305,15 +309,15 @@ test_symlinks(void)
   g_assert_cmpstr(rb->dir, ==, "d");
   g_assert_cmpstr(rb->name, ==, "b");
   g_assert_cmpstr(rc->name, ==, "c");
-  g_assert_true(lfs_index_set_dangling(idx, rb->dir, rb->name, rb->ticket, FALSE));
+  g_assert_true(lfs_index_set_resolution(idx, rb->dir, rb->name, rb->ticket, &resolves));
   g_assert_cmpuint(counters(idx).dangling, ==, 2);
 
   /* An older ticket does not overwrite a newer result. */
   g_autoptr(GPtrArray) aff1 = lfs_index_affected_symlinks(idx, names, NULL);
   g_autoptr(GPtrArray) aff2 = lfs_index_affected_symlinks(idx, names, NULL);
   LfsSymlinkRef *old = aff1->pdata[0], *new = aff2->pdata[0];
-  g_assert_true(lfs_index_set_dangling(idx, "d", "b", new->ticket, TRUE));
-  g_assert_false(lfs_index_set_dangling(idx, "d", "b", old->ticket, FALSE));
+  g_assert_true(lfs_index_set_resolution(idx, "d", "b", new->ticket, &dangles));
+  g_assert_false(lfs_index_set_resolution(idx, "d", "b", old->ticket, &resolves));
   g_autoptr(LfsSymlinkInfo) sb = lfs_index_get_symlink(idx, "d", "b");
   g_assert_true(sb->dangling);
 
@@ -334,7 +338,7 @@ test_symlinks(void)
   /* Removing a symlink drops it from every list. */
   lfs_index_remove_name(idx, "d2", "a");
   g_assert_null(lfs_index_get_symlink(idx, "d2", "a"));
-  g_assert_false(lfs_index_set_dangling(idx, "d2", "a", G_MAXUINT64, FALSE));
+  g_assert_false(lfs_index_set_resolution(idx, "d2", "a", G_MAXUINT64, &resolves));
   g_autoptr(GPtrArray) all2 = lfs_index_list_all_dangling(idx);
   g_assert_cmpuint(all2->len, ==, 2);
   g_autoptr(GPtrArray) every = lfs_index_list_symlinks(idx);
@@ -349,8 +353,8 @@ static void
 test_hardlinked_symlink(void)
 {
   g_autoptr(LfsIndex) idx = lfs_index_new();
-  lfs_index_add_symlink(idx, "", "l1", DEV, 90, 2, "gone", TRUE);
-  lfs_index_add_symlink(idx, "sub", "l2", DEV, 90, 2, "gone", TRUE);
+  lfs_index_add_symlink(idx, "", "l1", DEV, 90, 2, "gone", &dangles);
+  lfs_index_add_symlink(idx, "sub", "l2", DEV, 90, 2, "gone", &dangles);
   assert_group(idx, 90, "l1 sub/l2");
   g_assert_cmpuint(counters(idx).dangling, ==, 2);
   lfs_index_remove_name(idx, "", "l1"); /* nlink 1: l2 stays a symlink */
@@ -383,14 +387,14 @@ test_replace_contents(void)
 {
   g_autoptr(LfsIndex) live = lfs_index_new();
   lfs_index_add_file(live, "", "old", DEV, 110, 2);
-  lfs_index_add_symlink(live, "", "l", DEV, 111, 1, "t", TRUE);
+  lfs_index_add_symlink(live, "", "l", DEV, 111, 1, "t", &dangles);
   const char *names[] = {"t", NULL};
   g_autoptr(GPtrArray) stale = lfs_index_affected_symlinks(live, names, NULL);
   guint64 gen = lfs_index_generation(live);
 
   g_autoptr(LfsIndex) scan = lfs_index_new();
   lfs_index_add_file(scan, "", "new", DEV, 112, 2);
-  lfs_index_add_symlink(scan, "", "l", DEV, 111, 1, "t", TRUE);
+  lfs_index_add_symlink(scan, "", "l", DEV, 111, 1, "t", &dangles);
   lfs_index_note_scanned(scan, 10, 3, 1);
   lfs_index_replace_contents(live, scan);
 
@@ -403,10 +407,10 @@ test_replace_contents(void)
   g_assert_cmpuint(c.generation, ==, gen + 1);
   /* A ticket from before the swap is void. */
   LfsSymlinkRef *r = stale->pdata[0];
-  g_assert_false(lfs_index_set_dangling(live, "", "l", r->ticket, FALSE));
+  g_assert_false(lfs_index_set_resolution(live, "", "l", r->ticket, &resolves));
   g_autoptr(GPtrArray) fresh = lfs_index_affected_symlinks(live, names, NULL);
   r = fresh->pdata[0];
-  g_assert_true(lfs_index_set_dangling(live, "", "l", r->ticket, FALSE));
+  g_assert_true(lfs_index_set_resolution(live, "", "l", r->ticket, &resolves));
   assert_group(scan, 110, "old");
 }
 
@@ -580,11 +584,12 @@ test_dangling_by_flat(void)
   g_autoptr(LfsIndex) idx = lfs_index_new();
   g_autofree char *longdir = g_strnfill(200, 'd');
   g_autofree char *longname = g_strnfill(100, 'n');
-  lfs_index_add_symlink(idx, "a/b", "gone", DEV, 90, 1, "nowhere", TRUE);
-  lfs_index_add_symlink(idx, "", "top", DEV, 91, 1, "nowhere", TRUE);
-  lfs_index_add_symlink(idx, "a", "ok", DEV, 92, 1, "b", FALSE);
-  lfs_index_add_symlink(idx, "a", "x" LFS_FLAT_SLASH "y", DEV, 93, 1, "nowhere", TRUE);
-  lfs_index_add_symlink(idx, longdir, longname, DEV, 94, 1, "nowhere", TRUE);
+  lfs_index_add_symlink(idx, "a/b", "gone", DEV, 90, 1, "nowhere", &dangles);
+  lfs_index_add_symlink(idx, "", "top", DEV, 91, 1, "nowhere", &dangles);
+  lfs_index_add_symlink(idx, "a", "ok", DEV, 92, 1, "b", &resolves);
+  lfs_index_add_symlink(idx, "a", "x" LFS_FLAT_SLASH "y", DEV, 93, 1, "nowhere",
+                        &dangles);
+  lfs_index_add_symlink(idx, longdir, longname, DEV, 94, 1, "nowhere", &dangles);
   g_autofree char *longpath = lfs_path_join(longdir, longname);
   const char *paths[] = {"a/b/gone", "top", "a/x" LFS_FLAT_SLASH "y", longpath, NULL};
   for (guint i = 0; paths[i] != NULL; i++) {
@@ -626,7 +631,7 @@ test_lookup_drop_below(void)
   lfs_index_add_file(idx, "", "h", DEV, 300, 3);
   lfs_index_add_file(idx, "a/b/c", "x", DEV, 301, 2);
   lfs_index_add_file(idx, "y", "x2", DEV, 301, 2);
-  lfs_index_add_symlink(idx, "a", "s", DEV, 302, 1, "nowhere", TRUE);
+  lfs_index_add_symlink(idx, "a", "s", DEV, 302, 1, "nowhere", &dangles);
   LfsEntryInfo e;
   g_assert_cmpint(lfs_index_lookup(idx, "a/b", "f", &e), ==, LFS_ENTRY_FILE);
   g_assert_cmpuint(e.ino, ==, 300);

@@ -483,6 +483,30 @@ def check_dir(m, o, d, probs):
                       join(d, n))
 
 
+def has_pointed_by(m):
+    """Whether the view lists pointed-by/ pages (issue 13, view side)."""
+    return os.path.isdir(join(lnk(m), b'pointed-by'))
+
+
+def check_pointed(m, o, d, probs):
+    """D/.links/pointed-by for the directory d: one NAME/ per entry pointed
+    at, holding one FLAT -> REL per symlink pointing at it."""
+    pd = join(lnk(m, d), b'pointed-by')
+    want = o.pointed_of_dir(d)
+    try:
+        names = os.listdir(pd)
+    except OSError as e:
+        probs.add('listdir %r: %s', pd, e)
+        return
+    if sorted(names) != sorted(want):
+        probs.add('%r: extra %r, missing %r', pd,
+                  sorted(set(names) - set(want))[:10],
+                  sorted(set(want) - set(names))[:10])
+    for n in names:
+        if n in want:
+            check_flat_dir(m, join(pd, n), want[n], probs)
+
+
 def check_status_counts(m, o, probs, st=None):
     st = st or status(m)
     for k in STATUS_KEYS:
@@ -502,9 +526,12 @@ def check_everything(m, o=None, dirs=True, what=''):
     probs = Problems()
     check_inodes(m, o, probs)
     check_all_dangling(m, o, probs)
+    pointed = has_pointed_by(m)
     if dirs:
         for d in o.dirs:
             check_dir(m, o, d, probs)
+            if pointed:
+                check_pointed(m, o, d, probs)
     check_status_counts(m, o, probs)
     probs.check(what or 'view vs oracle')
     return o

@@ -282,6 +282,8 @@ MASKS = [
     (re.compile(r'as the user\s+`[^`]+`'), 'as the user `USER`'),
     # FUSE passthrough is on for root, unavailable for other users
     (re.compile(r'^passthrough: \S+$', re.M), 'passthrough: STATE'),
+    # how many virtual entries the kernel was handed within a second
+    (re.compile(r'^kernel_cached: \d+$', re.M), 'kernel_cached: N'),
     (re.compile(r'[ \t]+'), ' '),
 ]
 

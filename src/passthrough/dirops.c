@@ -1,8 +1,8 @@
 /* dirops.c: directory handles. A handle reads the whole directory when the
- * kernel asks for offset 0, so that offsets are indices into a snapshot. */
+ * kernel asks for offset 0, so that offsets are indices into a snapshot.
+ * The view lists its own entries after these (lfs_dir_fill). */
+#include "dirops.h"
 #include "passthrough.h"
-
-#include "view/links.h" /* readdir lists .links: an up-call, the view's to untie */
 
 #include "core/dirsnap.h"
 #include "core/fdutil.h"
@@ -15,23 +15,7 @@
 typedef struct {
   int fd;
   LfsDirSnap *snap;
-  guint links_at; /* index of the virtual .links entry, or G_MAXUINT */
 } LfsDir;
-
-/* Read the directory and add the virtual entry where the mode lists it and
- * no real entry has its name. */
-static int
-read_snapshot(LfsCtx *c, LfsInode *dir, LfsDir *d)
-{
-  int err = lfs_dirsnap_read(d->snap, d->fd);
-  d->links_at = G_MAXUINT;
-  if (err != 0 || !lfs_links_listed_in(c, dir) ||
-      lfs_dirsnap_contains(d->snap, c->opt.links_name))
-    return err;
-  d->links_at = lfs_dirsnap_len(d->snap);
-  lfs_dirsnap_append(d->snap, lfs_links_vino(dir), DT_DIR, c->opt.links_name);
-  return 0;
-}
 
 static LfsDir *
 dir_handle(struct fuse_file_info *fi)
@@ -70,7 +54,6 @@ dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   LfsDir *d = g_new0(LfsDir, 1);
   d->fd = g_steal_fd(&fd);
   d->snap = lfs_dirsnap_new();
-  d->links_at = G_MAXUINT;
   fi->fh = (uintptr_t)d;
   fi->cache_readdir = c->opt.cache == LFS_CACHE_ALWAYS;
   if (fuse_reply_open(req, fi) != 0)
@@ -98,8 +81,7 @@ add_entry(fuse_req_t req, fuse_ino_t ino, LfsDir *d, guint k, char *p, size_t re
   off_t next = (off_t)k + 1;
 
   if (!plus) {
-    struct stat st = {.st_ino = k == d->links_at ? de->ino
-                                                 : lfs_itab_vino(c->itab, ddev, de->ino),
+    struct stat st = {.st_ino = lfs_itab_vino(c->itab, ddev, de->ino),
                       .st_mode = (mode_t)de->type << 12};
     size_t n = fuse_add_direntry(req, p, rem, name, &st, next);
     *full = n > rem;
@@ -108,10 +90,7 @@ add_entry(fuse_req_t req, fuse_ino_t ino, LfsDir *d, guint k, char *p, size_t re
 
   struct fuse_entry_param e = {0};
   gboolean looked_up = FALSE;
-  if (k == d->links_at) {
-    e.attr.st_ino = de->ino; /* virtual: looked up on demand */
-    e.attr.st_mode = S_IFDIR;
-  } else if (is_dot_or_dotdot(name)) {
+  if (is_dot_or_dotdot(name)) {
     e.attr.st_ino = lfs_itab_vino(c->itab, ddev, de->ino);
     e.attr.st_mode = (mode_t)de->type << 12;
   } else {
@@ -126,27 +105,49 @@ add_entry(fuse_req_t req, fuse_ino_t ino, LfsDir *d, guint k, char *p, size_t re
   return *full ? 0 : n;
 }
 
+int
+lfs_dir_fill(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, off_t off,
+             gboolean plus, char *buf, size_t size, size_t *used, off_t *end)
+{
+  LfsDir *d = dir_handle(fi);
+  if (off == 0) {
+    int err = lfs_dirsnap_read(d->snap, d->fd);
+    if (err != 0)
+      return err;
+  }
+  guint len = lfs_dirsnap_len(d->snap);
+  *used = 0;
+  *end = -1;
+  guint k;
+  for (k = (guint)off; k < len; k++) {
+    gboolean full = FALSE;
+    *used += add_entry(req, ino, d, k, buf + *used, size - *used, plus, &full);
+    if (full)
+      break;
+  }
+  if (k >= len)
+    *end = (off_t)len;
+  return 0;
+}
+
+gboolean
+lfs_dir_has(struct fuse_file_info *fi, const char *name)
+{
+  return lfs_dirsnap_contains(dir_handle(fi)->snap, name);
+}
+
 static void
 do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
            struct fuse_file_info *fi, gboolean plus)
 {
-  LfsDir *d = dir_handle(fi);
-  if (off == 0) {
-    int err = read_snapshot(lfs_ctx(req), lfs_inode(req, ino), d);
-    if (err != 0) {
-      fuse_reply_err(req, err);
-      return;
-    }
-  }
   g_autofree char *buf = g_malloc(size);
-  size_t used = 0;
-  for (guint k = (guint)off; k < lfs_dirsnap_len(d->snap); k++) {
-    gboolean full = FALSE;
-    used += add_entry(req, ino, d, k, buf + used, size - used, plus, &full);
-    if (full)
-      break;
-  }
-  fuse_reply_buf(req, buf, used);
+  size_t used;
+  off_t end;
+  int err = lfs_dir_fill(req, ino, fi, off, plus, buf, size, &used, &end);
+  if (err != 0)
+    fuse_reply_err(req, err);
+  else
+    fuse_reply_buf(req, buf, used);
 }
 
 static void

@@ -12,6 +12,7 @@
 
 #include "core/dirsnap.h"
 #include "core/names.h"
+#include "passthrough/dirops.h"
 #include "vnode.h"
 
 #include <errno.h>
@@ -367,6 +368,62 @@ d_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     lfs_ctx(req)->real_ops.opendir(req, ino, fi);
 }
 
+/* ---- real directories: .links after the real entries ---- */
+
+/* Whether readdir of the real directory ino lists the virtual entry
+ * (-o links=), no real entry having its name. */
+static gboolean
+links_listed_in(LfsCtx *c, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  switch (c->opt.links) {
+  case LFS_LINKS_VISIBLE:
+    break;
+  case LFS_LINKS_ROOT:
+    if (ino != FUSE_ROOT_ID)
+      return FALSE;
+    break;
+  default:
+    return FALSE;
+  }
+  return !lfs_dir_has(fi, c->opt.links_name);
+}
+
+/* The entry of .links in the listing of dir, at offset `at` (its next
+ * being at + 1). The kernel looks it up when it needs it. */
+static size_t
+add_links_entry(fuse_req_t req, LfsCtx *c, LfsInode *dir, char *buf, size_t size,
+                off_t at, gboolean plus)
+{
+  VSpec s = {.kind = VN_LINKS, .dir = dir};
+  struct stat st = {.st_ino = lfs_vnode_peek_vino(&s), .st_mode = S_IFDIR};
+  if (!plus)
+    return fuse_add_direntry(req, buf, size, c->opt.links_name, &st, at + 1);
+  struct fuse_entry_param e = {.attr = st};
+  return fuse_add_direntry_plus(req, buf, size, c->opt.links_name, &e, at + 1);
+}
+
+static void
+real_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+             struct fuse_file_info *fi, gboolean plus)
+{
+  LfsCtx *c = lfs_ctx(req);
+  g_autofree char *buf = g_malloc(size);
+  size_t used;
+  off_t end;
+  int err = lfs_dir_fill(req, ino, fi, off, plus, buf, size, &used, &end);
+  if (err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
+  if (end >= 0 && off <= end && links_listed_in(c, ino, fi)) {
+    size_t n =
+        add_links_entry(req, c, lfs_inode(req, ino), buf + used, size - used, end, plus);
+    if (n <= size - used)
+      used += n;
+  }
+  fuse_reply_buf(req, buf, used);
+}
+
 static void
 d_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
           struct fuse_file_info *fi)
@@ -374,7 +431,7 @@ d_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   if (lfs_is_virtual(ino))
     v_readdir(req, ino, size, off, fi, FALSE);
   else
-    lfs_ctx(req)->real_ops.readdir(req, ino, size, off, fi);
+    real_readdir(req, ino, size, off, fi, FALSE);
 }
 
 static void
@@ -384,7 +441,7 @@ d_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   if (lfs_is_virtual(ino))
     v_readdir(req, ino, size, off, fi, TRUE);
   else
-    lfs_ctx(req)->real_ops.readdirplus(req, ino, size, off, fi);
+    real_readdir(req, ino, size, off, fi, TRUE);
 }
 
 static void
@@ -405,26 +462,6 @@ d_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *
     fuse_reply_err(req, 0);
   else
     lfs_ctx(req)->real_ops.fsyncdir(req, ino, datasync, fi);
-}
-
-gboolean
-lfs_links_listed_in(LfsCtx *c, LfsInode *dir)
-{
-  switch (c->opt.links) {
-  case LFS_LINKS_VISIBLE:
-    return TRUE;
-  case LFS_LINKS_ROOT:
-    return dir == lfs_itab_root(c->itab);
-  default:
-    return FALSE;
-  }
-}
-
-uint64_t
-lfs_links_vino(LfsInode *dir)
-{
-  VSpec s = {.kind = VN_LINKS, .dir = dir};
-  return lfs_vnode_peek_vino(&s);
 }
 
 void

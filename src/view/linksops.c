@@ -3,6 +3,7 @@
 #include "links.h"
 
 #include "vnode.h"
+#include "status.h"
 
 #include <errno.h>
 #include <fcntl.h>

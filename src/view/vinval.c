@@ -10,7 +10,8 @@
  * path reaching them costs.  Every reply that lets the kernel cache one (lookup,
  * getattr, readdirplus) is made under the reader side of c->vreply_lock,
  * which it holds from the moment it reads the index until the entry is in
- * the list of recent replies (vnode.c).
+ * the list of recent replies (below: each record is linked into it, under
+ * the records' mutex).
  *
  * Whenever the index changes, or the owner or times of an entry that
  * virtual ones describe, the change calls lfs_vinval_sync() (through the
@@ -29,7 +30,175 @@
  * no lock while it notifies. */
 #include "vinval.h"
 
-#include "vnode.h"
+#include "vnode-private.h"
+
+void
+lfs_vrecent_unlink(LfsVnodes *v, VNode *vn)
+{
+  if (vn->replied_us == 0)
+    return;
+  if (vn->rprev != NULL)
+    vn->rprev->rnext = vn->rnext;
+  else
+    v->recent = vn->rnext;
+  if (vn->rnext != NULL)
+    vn->rnext->rprev = vn->rprev;
+  else
+    v->newest = vn->rprev;
+  vn->rprev = vn->rnext = NULL;
+  vn->replied_us = 0;
+}
+
+/* ---- the policy: what the kernel may cache, and for how long ---- */
+
+/* Entries every caller has: .links and the directories in it. */
+static gboolean
+is_fixed(VKind kind)
+{
+  return kind == VN_LINKS || kind == VN_SIBLINGS || kind == VN_DANGLING ||
+         kind == VN_INODES || kind == VN_ALLDANG;
+}
+
+double
+lfs_vnode_timeout(const LfsCtx *c, const VNode *vn)
+{
+  /* status: its size changes all the time. */
+  if (vn->kind == VN_STATUS)
+    return 0.0;
+  /* With allow_other (vtimeout 0) the fixed entries are cached all the
+   * same: only what they list depends on the caller. */
+  return is_fixed(vn->kind) ? c->vattr_timeout : c->vtimeout;
+}
+
+double
+lfs_vnode_attr_timeout(const LfsCtx *c, const VNode *vn)
+{
+  return vn->kind == VN_STATUS ? 0.0 : c->vattr_timeout;
+}
+
+/* ---- the list of recent replies ---- */
+
+void
+lfs_vnode_replied(LfsCtx *c, VNode *vn)
+{
+  LfsVnodes *v = c->vnodes;
+  g_mutex_lock(&v->lock);
+  lfs_vrecent_unlink(v, vn);
+  vn->replied_us = g_get_monotonic_time();
+  vn->rprev = v->newest;
+  if (v->newest != NULL)
+    v->newest->rnext = vn;
+  else
+    v->recent = vn;
+  v->newest = vn;
+  g_mutex_unlock(&v->lock);
+}
+
+/* The virtual directory holding vn, and vn's name there. */
+static gboolean
+parent_spec(const VNode *vn, VSpec *p, const char **name)
+{
+  static const char *const links_kids[] = {[VN_SIBLINGS] = "siblings",
+                                           [VN_DANGLING] = "dangling",
+                                           [VN_INODES] = "inodes",
+                                           [VN_ALLDANG] = "all-dangling"};
+  *p = (VSpec){.dir = vn->dir};
+  switch (vn->kind) {
+  case VN_SIBLINGS:
+  case VN_DANGLING:
+  case VN_INODES:
+  case VN_ALLDANG:
+    p->kind = VN_LINKS;
+    *name = links_kids[vn->kind];
+    return TRUE;
+  case VN_SIBDIR:
+  case VN_DANGLINK:
+  case VN_INODIR:
+    p->kind = vn->kind == VN_SIBDIR     ? VN_SIBLINGS
+              : vn->kind == VN_DANGLINK ? VN_DANGLING
+                                        : VN_INODES;
+    *name = vn->name;
+    return TRUE;
+  case VN_SIBLINK:
+  case VN_INOLINK:
+  case VN_ALLDANGLINK:
+    p->kind = vn->kind == VN_SIBLINK   ? VN_SIBDIR
+              : vn->kind == VN_INOLINK ? VN_INODIR
+                                       : VN_ALLDANG;
+    p->name = vn->kind == VN_ALLDANGLINK ? NULL : vn->name;
+    *name = vn->flat;
+    return TRUE;
+  default:
+    return FALSE;
+  }
+}
+
+static void
+ventry_clear(gpointer p)
+{
+  g_free(((LfsVEntry *)p)->name);
+}
+
+GArray *
+lfs_vnode_take_recent(LfsCtx *c, gint64 cutoff_us)
+{
+  LfsVnodes *v = c->vnodes;
+  GArray *out = g_array_new(FALSE, FALSE, sizeof(LfsVEntry));
+  g_array_set_clear_func(out, ventry_clear);
+  g_mutex_lock(&v->lock);
+  while (v->recent != NULL && v->recent->replied_us < cutoff_us)
+    lfs_vrecent_unlink(v, v->recent);
+  for (VNode *vn = v->newest; vn != NULL; vn = vn->rprev) {
+    VSpec ps;
+    const char *name;
+    if (vn->kind == VN_LINKS) {
+      /* Never stale as an entry. Its directory is a real one, which the
+       * kernel may hold locked while the change that called us runs:
+       * refresh its attributes only. */
+      LfsVEntry e = {.ino = lfs_vnode_nodeid(vn)};
+      g_array_append_val(out, e);
+      continue;
+    }
+    if (!parent_spec(vn, &ps, &name))
+      continue;
+    g_autofree char *pkey = lfs_vspec_key(&ps);
+    VNode *parent = g_hash_table_lookup(v->by_key, pkey);
+    if (parent == NULL)
+      continue; /* the kernel does not know the directory: nor vn's entry */
+    LfsVEntry e = {.parent = lfs_vnode_nodeid(parent), .name = g_strdup(name)};
+    g_array_append_val(out, e);
+  }
+  g_mutex_unlock(&v->lock);
+  return out;
+}
+
+gboolean
+lfs_vnode_any_recent(LfsCtx *c)
+{
+  g_mutex_lock(&c->vnodes->lock);
+  gboolean any = c->vnodes->recent != NULL;
+  g_mutex_unlock(&c->vnodes->lock);
+  return any;
+}
+
+/* Entries replied within the attribute timeout, and a margin for the
+ * kernel's clock: those it may still hold (status: kernel_cached). */
+guint64
+lfs_vnode_count_cached(LfsCtx *c)
+{
+  gint64 cutoff = g_get_monotonic_time() -
+                  (gint64)(c->vattr_timeout * G_TIME_SPAN_SECOND) -
+                  100 * G_TIME_SPAN_MILLISECOND;
+  guint64 n = 0;
+  g_mutex_lock(&c->vnodes->lock);
+  for (VNode *vn = c->vnodes->newest; vn != NULL && vn->replied_us >= cutoff;
+       vn = vn->rprev)
+    n++;
+  g_mutex_unlock(&c->vnodes->lock);
+  return n;
+}
+
+/* ---- the thread that drops them ---- */
 
 #define WAIT_US (200 * G_TIME_SPAN_MILLISECOND)
 #define SLACK_US G_TIME_SPAN_SECOND

@@ -20,6 +20,7 @@
 #pragma once
 
 #include "lfs.h"
+#include "seer.h"
 
 typedef enum {
   VN_LINKS,
@@ -83,13 +84,6 @@ gboolean lfs_vnode_is_dir(VKind kind);
  * holds vn. NULL if D has no name any more. */
 char *lfs_vnode_dir_path(LfsCtx *c, const VNode *vn, gboolean holding);
 
-/* Who may see what: NULL when nothing needs filtering for this caller. */
-typedef struct LfsSeer LfsSeer;
-LfsSeer *lfs_seer_new(LfsCtx *c, fuse_req_t req);
-void lfs_seer_free(LfsSeer *s);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(LfsSeer, lfs_seer_free)
-gboolean lfs_seer_sees(LfsSeer *s, const char *relpath);
-
 /* The child called name of the virtual directory parent, as a spec (its
  * strings borrowed from parent and name). Returns 0 or ENOENT. */
 int lfs_vnode_child(LfsCtx *c, LfsSeer *seer, const VNode *parent, const char *name,
@@ -112,9 +106,9 @@ int lfs_vnode_stat_to(LfsCtx *c, const VNode *vn, const char *target, const char
                       struct stat *st);
 /* user.linkfs.outside of VN_SIBDIR and VN_INODIR. */
 int lfs_vnode_outside(LfsCtx *c, const VNode *vn, guint64 *outside);
-char *lfs_status_text(LfsCtx *c);
 
-/* ---- kernel caching of virtual entries (vinval.c) ---- */
+/* ---- kernel caching of virtual entries, and the list of recent replies
+ * (vinval.c) ---- */
 
 /* Entry timeout the kernel gets for vn (with allow_other, 0 but for .links
  * and the directories in it, which every caller has). */
@@ -137,3 +131,6 @@ typedef struct {
 GArray *lfs_vnode_take_recent(LfsCtx *c, gint64 cutoff_us);
 /* Whether any entry is in the list. */
 gboolean lfs_vnode_any_recent(LfsCtx *c);
+/* How many of them the kernel may still hold (replied within their
+ * attribute timeout): status' kernel_cached. */
+guint64 lfs_vnode_count_cached(LfsCtx *c);

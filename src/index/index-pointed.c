@@ -5,6 +5,7 @@
  * list of its edges, so that both sides change in O(1) per edge. */
 #include "config.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "index-private.h"
@@ -17,22 +18,21 @@ static LfsDir *
 target_dir(LfsIndex *idx, const char *dir_rel, gboolean create)
 {
   LfsDir *cur = idx->c.root;
-  if (*dir_rel == '\0')
-    return cur;
-  g_auto(GStrv) parts = g_strsplit(dir_rel, "/", -1);
-  for (guint k = 0; parts[k] != NULL; k++) {
-    gint i = lfsi_slot_find(cur, lfsi_name_find(&idx->c, parts[k]));
-    if (i >= 0 && SLOT_TAG(cur->e.slots[i].val) != TAG_DIR)
+  char comp[NAME_MAX + 1];
+  const char *p = dir_rel;
+  while (lfsi_next_comp(&p, comp)) {
+    guint32 h = lfsi_hash(comp);
+    gint i = lfsi_tab_find(&cur->e, comp, h);
+    if (i >= 0 && SLOT_TAG(cur->e.slots[i]) != TAG_DIR)
       return NULL;
     if (i >= 0) {
-      cur = SLOT_PTR(cur->e.slots[i].val);
+      cur = SLOT_PTR(cur->e.slots[i]);
       continue;
     }
     if (!create)
       return NULL;
-    const char *in = lfsi_name_ref(&idx->c, parts[k]);
-    LfsDir *child = lfsi_dir_new(&idx->c, cur, in);
-    lfsi_slot_insert(cur, in, SLOT_VAL(child, TAG_DIR));
+    LfsDir *child = lfsi_dir_new(&idx->c, cur, comp);
+    lfsi_tab_insert(idx->c.arena, &cur->e, SLOT_VAL(child, TAG_DIR), h);
     lfsi_queue_prune(idx, child);
     cur = child;
   }
@@ -40,30 +40,48 @@ target_dir(LfsIndex *idx, const char *dir_rel, gboolean create)
 }
 
 static LfsTarget *
-target_find(LfsContents *c, const LfsDir *d, const char *name)
+target_find(const LfsDir *d, const char *name)
 {
-  gint i = d != NULL ? lfsi_tab_find(&d->p, lfsi_name_find(c, name)) : -1;
-  return i >= 0 ? SLOT_PTR(d->p.slots[i].val) : NULL;
+  gint i = d != NULL ? lfsi_tab_find(&d->p, name, lfsi_hash(name)) : -1;
+  return i >= 0 ? SLOT_PTR(d->p.slots[i]) : NULL;
+}
+
+static gsize
+target_size(const char *name)
+{
+  return sizeof(LfsTarget) + strlen(name) + 1;
+}
+
+/* Whether @d/@name is where @l itself is. */
+static gboolean
+is_self(const LfsLink *l, const LfsDir *d, const char *name)
+{
+  return d == l->ent->dir && strcmp(name, l->ent->name) == 0;
 }
 
 /* The target @relpath, made if missing when @create; NULL if it cannot
- * be (see target_dir), if it is @self, or, without @create, is missing. */
+ * be (see target_dir), if it is @self, or, without @create, is missing
+ * (*@missing then TRUE). */
 static LfsTarget *
-target_get(LfsIndex *idx, const char *relpath, const LfsLink *self, gboolean create)
+target_get(LfsIndex *idx, const char *relpath, const LfsLink *self, gboolean create,
+           gboolean *missing)
 {
   g_autofree char *dir = NULL, *name = NULL;
+  *missing = FALSE;
   if (!lfs_relpath_is_valid(relpath) || !lfs_path_split(relpath, &dir, &name))
     return NULL;
   LfsDir *d = target_dir(idx, dir, create);
-  if (d == self->dir && lfsi_name_find(&idx->c, name) == self->name)
+  if (d != NULL && is_self(self, d, name))
     return NULL;
-  LfsTarget *t = target_find(&idx->c, d, name);
-  if (t != NULL || !create || d == NULL)
+  LfsTarget *t = target_find(d, name);
+  if (t != NULL || d == NULL || !create) {
+    *missing = t == NULL;
     return t;
-  t = g_new0(LfsTarget, 1);
+  }
+  t = lfsi_alloc0(idx->c.arena, target_size(name));
   t->dir = d;
-  t->name = lfsi_name_ref(&idx->c, name);
-  lfsi_tab_insert(&d->p, t->name, SLOT_VAL(t, 0));
+  strcpy(t->name, name);
+  lfsi_tab_insert(idx->c.arena, &d->p, SLOT_VAL(t, TAG_TGT), lfsi_hash(name));
   idx->c.pointed_at++;
   return t;
 }
@@ -71,28 +89,25 @@ target_get(LfsIndex *idx, const char *relpath, const LfsLink *self, gboolean cre
 static void
 target_free(LfsIndex *idx, LfsTarget *t)
 {
-  lfsi_tab_delete(&t->dir->p, lfsi_tab_find(&t->dir->p, t->name));
-  lfsi_name_unref(&idx->c, t->name);
-  lfsi_queue_prune(idx, t->dir);
+  LfsDir *d = t->dir;
+  lfsi_tab_delete(idx->c.arena, &d->p, lfsi_tab_find(&d->p, t->name, lfsi_hash(t->name)));
+  lfsi_queue_prune(idx, d);
   idx->c.pointed_at--;
-  g_free(t);
+  lfsi_dealloc(idx->c.arena, t, target_size(t->name));
 }
 
 void
 lfsi_dir_drop_targets(LfsIndex *idx, LfsDir *d)
 {
-  for (guint32 i = 0; i < d->p.cap; i++) {
-    if (d->p.slots[i].name == NULL)
-      continue;
-    LfsTarget *t = SLOT_PTR(d->p.slots[i].val);
+  LFSI_TAB_FOREACH(&d->p, v)
+  {
+    LfsTarget *t = SLOT_PTR(v);
     for (LfsEdge *e = t->first; e != NULL; e = e->next)
       e->target = NULL;
-    lfsi_name_unref(&idx->c, t->name);
     idx->c.pointed_at--;
-    g_free(t);
+    lfsi_dealloc(idx->c.arena, t, target_size(t->name));
   }
-  g_clear_pointer(&d->p.slots, g_free);
-  d->p.used = d->p.cap = 0;
+  lfsi_tab_clear(idx->c.arena, &d->p);
 }
 
 void
@@ -112,18 +127,10 @@ lfsi_link_drop_edges(LfsIndex *idx, LfsLink *l)
     if (t->first == NULL)
       target_free(idx, t);
   }
-  g_clear_pointer(&l->edges, g_free);
+  if (l->nedges > 0)
+    lfsi_dealloc(idx->c.arena, l->edges, l->nedges * sizeof(LfsEdge));
+  l->edges = NULL;
   l->nedges = 0;
-}
-
-static gboolean
-is_self(LfsIndex *idx, const LfsLink *l, const char *relpath)
-{
-  g_autofree char *dir = NULL, *name = NULL;
-  if (!lfs_path_split(relpath, &dir, &name))
-    return FALSE;
-  return lfsi_dir_lookup(idx, dir, FALSE) == l->dir &&
-         lfsi_name_find(&idx->c, name) == l->name;
 }
 
 /* What @res says @l points at, in order, each once, never @l itself;
@@ -139,8 +146,9 @@ collect_targets(LfsIndex *idx, const LfsLink *l, const LfsResolution *res,
     const char *p = k == 0 ? res->path : res->via->pdata[k - 1];
     if (*p == '\0')
       continue; /* the view's root: no entry of any directory */
-    LfsTarget *t = target_get(idx, p, l, create);
-    if (t == NULL && !create && !is_self(idx, l, p))
+    gboolean missing;
+    LfsTarget *t = target_get(idx, p, l, create, &missing);
+    if (missing)
       return FALSE;
     if (t == NULL)
       continue;
@@ -171,7 +179,8 @@ lfsi_link_set_targets(LfsIndex *idx, LfsLink *l, const LfsResolution *res)
   /* Made before the old edges go, so that a target kept is not freed. */
   g_ptr_array_set_size(ts, 0);
   collect_targets(idx, l, res, TRUE, ts);
-  LfsEdge *edges = ts->len > 0 ? g_new(LfsEdge, ts->len) : NULL;
+  LfsEdge *edges =
+      ts->len > 0 ? lfsi_alloc(idx->c.arena, ts->len * sizeof(LfsEdge)) : NULL;
   for (guint k = 0; k < ts->len; k++) {
     LfsTarget *t = ts->pdata[k];
     edges[k] = (LfsEdge){.link = l, .target = t, .prev = NULL, .next = t->first};
@@ -199,9 +208,9 @@ lfs_index_list_pointed_names(LfsIndex *idx, const char *dir)
   GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
   g_rw_lock_reader_lock(&idx->lock);
   const LfsDir *d = lfs_relpath_is_valid(dir) ? lfsi_dir_lookup(idx, dir, FALSE) : NULL;
-  for (guint32 i = 0; d != NULL && i < d->p.cap; i++) {
-    if (d->p.slots[i].name != NULL)
-      g_ptr_array_add(out, g_strdup(d->p.slots[i].name));
+  if (d != NULL) {
+    LFSI_TAB_FOREACH(&d->p, v)
+    g_ptr_array_add(out, g_strdup(((LfsTarget *)SLOT_PTR(v))->name));
   }
   g_rw_lock_reader_unlock(&idx->lock);
   g_ptr_array_sort(out, cmp_strings);
@@ -215,7 +224,7 @@ lfs_index_is_pointed(LfsIndex *idx, const char *dir, const char *name)
     return FALSE;
   g_rw_lock_reader_lock(&idx->lock);
   const LfsDir *d = lfsi_dir_lookup(idx, dir, FALSE);
-  gboolean is = target_find(&idx->c, d, name) != NULL;
+  gboolean is = target_find(d, name) != NULL;
   g_rw_lock_reader_unlock(&idx->lock);
   return is;
 }
@@ -234,13 +243,12 @@ lfs_index_get_pointers(LfsIndex *idx, const char *dir, const char *name)
     return NULL;
   GPtrArray *out = NULL;
   g_rw_lock_reader_lock(&idx->lock);
-  const LfsTarget *t = target_find(&idx->c, lfsi_dir_lookup(idx, dir, FALSE), name);
+  const LfsTarget *t = target_find(lfsi_dir_lookup(idx, dir, FALSE), name);
   for (const LfsEdge *e = t != NULL ? t->first : NULL; e != NULL; e = e->next) {
     if (out == NULL)
       out = g_ptr_array_new_with_free_func((GDestroyNotify)lfs_path_free);
     LfsPath *p = g_new0(LfsPath, 1);
-    g_autofree char *ldir = lfsi_dir_path(e->link->dir);
-    p->path = lfs_path_join(ldir, e->link->name);
+    p->path = lfsi_ent_path(e->link->ent);
     p->flat = lfs_flatten(p->path);
     g_ptr_array_add(out, p);
   }

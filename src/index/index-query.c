@@ -58,7 +58,7 @@ lfs_index_get_counters(LfsIndex *idx, LfsIndexCounters *out)
   *out = (LfsIndexCounters){
       .entries = c->entries,
       .directories = c->directories,
-      .hardlinked_inodes = g_hash_table_size(c->groups),
+      .hardlinked_inodes = lfsi_groups_count(c),
       .hardlink_paths = c->hardlink_paths,
       .outside_links = c->outside_links,
       .symlinks = c->symlinks,
@@ -75,7 +75,7 @@ lfs_index_get_memory_stats(LfsIndex *idx, guint64 *dir_nodes, guint64 *names)
 {
   g_rw_lock_reader_lock(&idx->lock);
   *dir_nodes = idx->c.dir_nodes;
-  *names = idx->c.names.used;
+  *names = idx->c.ents + idx->c.pointed_at + idx->c.deps.used;
   g_rw_lock_reader_unlock(&idx->lock);
 }
 
@@ -90,18 +90,11 @@ lfs_index_generation(LfsIndex *idx)
 
 /* ---- building results ---- */
 
-static char *
-entry_path(const LfsDir *d, const char *name)
-{
-  g_autofree char *dir = lfsi_dir_path(d);
-  return lfs_path_join(dir, name);
-}
-
 static LfsPath *
-path_new(const LfsDir *d, const char *name)
+path_new(const LfsEnt *e)
 {
   LfsPath *p = g_new0(LfsPath, 1);
-  p->path = entry_path(d, name);
+  p->path = lfsi_ent_path(e);
   p->flat = lfs_flatten(p->path);
   return p;
 }
@@ -113,63 +106,65 @@ cmp_path_flat(gconstpointer a, gconstpointer b)
   return strcmp(x->flat, y->flat);
 }
 
-/* @g as seen from (@self_dir, @self_name), or all paths if @self_dir is
- * NULL; no paths at all unless @with_paths. */
+/* @g as seen from @self (its other paths), or all paths if @self is NULL;
+ * no paths at all unless @with_paths. */
 static LfsGroupInfo *
-group_info(const LfsGroup *g, const LfsDir *self_dir, const char *self_name,
-           gboolean with_paths)
+group_info(const LfsContents *c, LfsGroup *g, const LfsEnt *self, gboolean with_paths)
 {
   LfsGroupInfo *info = g_new0(LfsGroupInfo, 1);
-  info->name = g_strdup(self_name);
-  info->dev = g->dev;
+  info->name = self != NULL ? g_strdup(self->name) : NULL;
+  info->dev = lfsi_group_dev(c, g);
   info->ino = g->ino;
   info->nlink = g->nlink;
   info->npaths = g->npaths;
-  info->outside = g->nlink > g->npaths ? g->nlink - g->npaths : 0;
+  info->outside = lfsi_group_outside(g);
   if (!with_paths)
     return info;
   info->paths = g_ptr_array_new_full(g->npaths, (GDestroyNotify)lfs_path_free);
-  for (guint32 k = 0; k < g->npaths; k++) {
-    if (g->paths[k].dir == self_dir && g->paths[k].name == self_name)
-      continue;
-    g_ptr_array_add(info->paths, path_new(g->paths[k].dir, g->paths[k].name));
+  guint32 n;
+  LfsEnt **slots = group_slots(g, &n);
+  for (guint32 k = 0; k < n; k++) {
+    if (slots[k] != NULL && slots[k] != self)
+      g_ptr_array_add(info->paths, path_new(slots[k]));
   }
   g_ptr_array_sort(info->paths, cmp_path_flat);
   return info;
 }
 
 static LfsSymlinkInfo *
-symlink_info(const LfsLink *l)
+symlink_info(const LfsContents *c, const LfsLink *l)
 {
   LfsSymlinkInfo *info = g_new0(LfsSymlinkInfo, 1);
-  info->name = g_strdup(l->name);
-  info->path = entry_path(l->dir, l->name);
+  info->name = g_strdup(l->ent->name);
+  info->path = lfsi_ent_path(l->ent);
   info->flat = lfs_flatten(info->path);
-  info->target = g_strdup(l->target);
-  info->dev = l->dev;
+  info->target = g_strdup(link_target(l));
+  info->dev = lfsi_dev_of(c, l->dev);
   info->ino = l->ino;
   info->dangling = l->dangling;
   return info;
 }
 
-static const LfsGroup *
-slot_group(uintptr_t v)
+static LfsEnt *
+slot_ent(uintptr_t v)
 {
-  if (SLOT_TAG(v) == TAG_FILE)
-    return SLOT_PTR(v);
-  if (SLOT_TAG(v) == TAG_LINK)
-    return ((const LfsLink *)SLOT_PTR(v))->group;
-  return NULL;
+  return SLOT_TAG(v) == TAG_ENT ? SLOT_PTR(v) : NULL;
 }
 
-/* The slot of @dir/@name, or NULL. */
-static const LfsSlot *
-slot_lookup(LfsIndex *idx, const LfsDir **d_out, const char *dir, const char *name)
+static LfsGroup *
+slot_group(uintptr_t v)
+{
+  LfsEnt *e = slot_ent(v);
+  return e != NULL ? lfsi_ent_group(e) : NULL;
+}
+
+/* The slot value of @dir/@name, or 0. */
+static uintptr_t
+slot_lookup(LfsIndex *idx, const char *dir, const char *name)
 {
   const LfsDir *d = lfsi_dir_lookup(idx, dir, FALSE);
-  gint i = lfsi_slot_find(d, lfsi_name_find(&idx->c, name));
-  *d_out = d;
-  return i >= 0 ? &d->e.slots[i] : NULL;
+  gint i = lfsi_dir_find(d, name);
+  return i >= 0 ? d->e.slots[i] : 0;
 }
 
 /* ---- siblings/ and dangling/ ---- */
@@ -186,9 +181,12 @@ lfs_index_list_sibling_names(LfsIndex *idx, const char *dir)
   GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
   g_rw_lock_reader_lock(&idx->lock);
   const LfsDir *d = lfs_relpath_is_valid(dir) ? lfsi_dir_lookup(idx, dir, FALSE) : NULL;
-  for (guint32 i = 0; d != NULL && i < d->e.cap; i++) {
-    if (d->e.slots[i].name != NULL && slot_group(d->e.slots[i].val) != NULL)
-      g_ptr_array_add(out, g_strdup(d->e.slots[i].name));
+  if (d != NULL) {
+    LFSI_TAB_FOREACH(&d->e, v)
+    {
+      if (slot_group(v) != NULL)
+        g_ptr_array_add(out, g_strdup(((LfsEnt *)SLOT_PTR(v))->name));
+    }
   }
   g_rw_lock_reader_unlock(&idx->lock);
   g_ptr_array_sort(out, cmp_strings);
@@ -201,9 +199,7 @@ lfs_index_has_siblings(LfsIndex *idx, const char *dir, const char *name)
   if (!lfs_relpath_is_valid(dir) || !lfs_name_is_valid(name))
     return FALSE;
   g_rw_lock_reader_lock(&idx->lock);
-  const LfsDir *d;
-  const LfsSlot *s = slot_lookup(idx, &d, dir, name);
-  gboolean has = s != NULL && slot_group(s->val) != NULL;
+  gboolean has = slot_group(slot_lookup(idx, dir, name)) != NULL;
   g_rw_lock_reader_unlock(&idx->lock);
   return has;
 }
@@ -215,11 +211,10 @@ lfs_index_get_siblings(LfsIndex *idx, const char *dir, const char *name)
     return NULL;
   LfsGroupInfo *info = NULL;
   g_rw_lock_reader_lock(&idx->lock);
-  const LfsDir *d;
-  const LfsSlot *s = slot_lookup(idx, &d, dir, name);
-  const LfsGroup *g = s ? slot_group(s->val) : NULL;
+  uintptr_t v = slot_lookup(idx, dir, name);
+  LfsGroup *g = slot_group(v);
   if (g != NULL)
-    info = group_info(g, d, s->name, TRUE);
+    info = group_info(&idx->c, g, slot_ent(v), TRUE);
   g_rw_lock_reader_unlock(&idx->lock);
   return info;
 }
@@ -231,15 +226,15 @@ lfs_index_lookup(LfsIndex *idx, const char *dir, const char *name, LfsEntryInfo 
   if (!lfs_relpath_is_valid(dir) || !lfs_name_is_valid(name))
     return LFS_ENTRY_NONE;
   g_rw_lock_reader_lock(&idx->lock);
-  const LfsDir *d;
-  const LfsSlot *s = slot_lookup(idx, &d, dir, name);
-  const LfsGroup *g = s ? slot_group(s->val) : NULL;
-  if (s != NULL && SLOT_TAG(s->val) == TAG_DIR) {
+  uintptr_t v = slot_lookup(idx, dir, name);
+  const LfsEnt *e = slot_ent(v);
+  const LfsGroup *g = slot_group(v);
+  if (v != 0 && SLOT_TAG(v) == TAG_DIR) {
     out->kind = LFS_ENTRY_DIR;
-  } else if (s != NULL) {
-    const LfsLink *l = SLOT_TAG(s->val) == TAG_LINK ? SLOT_PTR(s->val) : NULL;
+  } else if (e != NULL) {
+    const LfsLink *l = ent_link(e);
     out->kind = l ? LFS_ENTRY_SYMLINK : LFS_ENTRY_FILE;
-    out->dev = l ? l->dev : g->dev;
+    out->dev = l ? lfsi_dev_of(&idx->c, l->dev) : lfsi_group_dev(&idx->c, g);
     out->ino = l ? l->ino : g->ino;
     out->nlink = g ? g->nlink : 1;
     out->npaths = g ? g->npaths : 1;
@@ -279,13 +274,14 @@ lfs_index_list_dangling(LfsIndex *idx, const char *dir)
   GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lfs_symlink_info_free);
   g_rw_lock_reader_lock(&idx->lock);
   const LfsDir *d = lfs_relpath_is_valid(dir) ? lfsi_dir_lookup(idx, dir, FALSE) : NULL;
-  for (guint32 i = 0; d != NULL && i < d->e.cap; i++) {
-    uintptr_t v = d->e.slots[i].val;
-    if (d->e.slots[i].name == NULL || SLOT_TAG(v) != TAG_LINK)
-      continue;
-    const LfsLink *l = SLOT_PTR(v);
-    if (l->dangling)
-      g_ptr_array_add(out, symlink_info(l));
+  if (d != NULL) {
+    LFSI_TAB_FOREACH(&d->e, v)
+    {
+      const LfsEnt *e = slot_ent(v);
+      const LfsLink *l = e != NULL ? ent_link(e) : NULL;
+      if (l != NULL && l->dangling)
+        g_ptr_array_add(out, symlink_info(&idx->c, l));
+    }
   }
   g_rw_lock_reader_unlock(&idx->lock);
   g_ptr_array_sort(out, cmp_symlink_name);
@@ -299,10 +295,9 @@ lfs_index_get_symlink(LfsIndex *idx, const char *dir, const char *name)
     return NULL;
   LfsSymlinkInfo *info = NULL;
   g_rw_lock_reader_lock(&idx->lock);
-  const LfsDir *d;
-  const LfsSlot *s = slot_lookup(idx, &d, dir, name);
-  if (s != NULL && SLOT_TAG(s->val) == TAG_LINK)
-    info = symlink_info(SLOT_PTR(s->val));
+  const LfsEnt *e = slot_ent(slot_lookup(idx, dir, name));
+  if (e != NULL && ent_link(e) != NULL)
+    info = symlink_info(&idx->c, ent_link(e));
   g_rw_lock_reader_unlock(&idx->lock);
   return info;
 }
@@ -320,16 +315,26 @@ cmp_group_ino(gconstpointer a, gconstpointer b)
   return 0;
 }
 
+typedef struct {
+  const LfsContents *c;
+  GPtrArray *out;
+  gboolean with_paths;
+} ListGroups;
+
+static void
+list_group(LfsGroup *g, gpointer data)
+{
+  ListGroups *lg = data;
+  g_ptr_array_add(lg->out, group_info(lg->c, g, NULL, lg->with_paths));
+}
+
 GPtrArray *
 lfs_index_list_groups(LfsIndex *idx, gboolean with_paths)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lfs_group_info_free);
   g_rw_lock_reader_lock(&idx->lock);
-  GHashTableIter it;
-  gpointer key;
-  g_hash_table_iter_init(&it, idx->c.groups);
-  while (g_hash_table_iter_next(&it, &key, NULL))
-    g_ptr_array_add(out, group_info(key, NULL, NULL, with_paths));
+  ListGroups lg = {&idx->c, out, with_paths};
+  lfsi_groups_foreach(&idx->c, list_group, &lg);
   g_rw_lock_reader_unlock(&idx->lock);
   g_ptr_array_sort(out, cmp_group_ino);
   return out;
@@ -339,10 +344,36 @@ LfsGroupInfo *
 lfs_index_get_group(LfsIndex *idx, dev_t dev, ino_t ino)
 {
   g_rw_lock_reader_lock(&idx->lock);
-  const LfsGroup *g = lfsi_group_find(&idx->c, dev, ino);
-  LfsGroupInfo *info = g ? group_info(g, NULL, NULL, TRUE) : NULL;
+  LfsGroup *g = lfsi_group_find(&idx->c, dev, ino);
+  LfsGroupInfo *info = g ? group_info(&idx->c, g, NULL, TRUE) : NULL;
   g_rw_lock_reader_unlock(&idx->lock);
   return info;
+}
+
+LfsGroupInfo *
+lfs_index_get_group_counts(LfsIndex *idx, dev_t dev, ino_t ino)
+{
+  g_rw_lock_reader_lock(&idx->lock);
+  LfsGroup *g = lfsi_group_find(&idx->c, dev, ino);
+  LfsGroupInfo *info = g ? group_info(&idx->c, g, NULL, FALSE) : NULL;
+  g_rw_lock_reader_unlock(&idx->lock);
+  return info;
+}
+
+char *
+lfs_index_group_path(LfsIndex *idx, dev_t dev, ino_t ino, guint k)
+{
+  char *path = NULL;
+  g_rw_lock_reader_lock(&idx->lock);
+  LfsGroup *g = lfsi_group_find(&idx->c, dev, ino);
+  guint32 n = 0;
+  LfsEnt **slots = g != NULL ? group_slots(g, &n) : NULL;
+  for (guint32 i = 0; i < n && path == NULL; i++) {
+    if (slots[i] != NULL && k-- == 0)
+      path = lfsi_ent_path(slots[i]);
+  }
+  g_rw_lock_reader_unlock(&idx->lock);
+  return path;
 }
 
 GPtrArray *
@@ -354,7 +385,7 @@ lfs_index_list_all_dangling(LfsIndex *idx)
   gpointer key;
   g_hash_table_iter_init(&it, idx->c.dangling);
   while (g_hash_table_iter_next(&it, &key, NULL))
-    g_ptr_array_add(out, symlink_info(key));
+    g_ptr_array_add(out, symlink_info(&idx->c, key));
   g_rw_lock_reader_unlock(&idx->lock);
   g_ptr_array_sort(out, cmp_symlink_flat);
   return out;
@@ -380,7 +411,7 @@ lfs_index_get_dangling_by_flat(LfsIndex *idx, const char *flat)
   gpointer key;
   g_hash_table_iter_init(&it, idx->c.dangling);
   while (found == NULL && g_hash_table_iter_next(&it, &key, NULL)) {
-    g_autoptr(LfsSymlinkInfo) s = symlink_info(key);
+    g_autoptr(LfsSymlinkInfo) s = symlink_info(&idx->c, key);
     if (strcmp(s->flat, flat) == 0)
       found = g_steal_pointer(&s);
   }
@@ -398,17 +429,16 @@ collect_below(const LfsDir *top, GHashTable *links, GHashTable *groups)
   g_ptr_array_add(stack, (gpointer)top);
   while (stack->len > 0) {
     const LfsDir *d = g_ptr_array_steal_index(stack, stack->len - 1);
-    for (guint32 i = 0; i < d->e.cap; i++) {
-      if (d->e.slots[i].name == NULL)
-        continue;
-      uintptr_t v = d->e.slots[i].val;
-      const LfsGroup *g = slot_group(v);
-      if (SLOT_TAG(v) == TAG_DIR)
+    LFSI_TAB_FOREACH(&d->e, v)
+    {
+      const LfsEnt *e = slot_ent(v);
+      LfsGroup *g = slot_group(v);
+      if (e == NULL)
         g_ptr_array_add(stack, SLOT_PTR(v));
-      if (links != NULL && SLOT_TAG(v) == TAG_LINK)
-        g_hash_table_add(links, SLOT_PTR(v));
+      if (links != NULL && e != NULL && ent_link(e) != NULL)
+        g_hash_table_add(links, ent_link(e));
       if (groups != NULL && g != NULL)
-        g_hash_table_add(groups, (gpointer)g);
+        g_hash_table_add(groups, g);
     }
   }
 }
@@ -424,7 +454,7 @@ lfs_index_list_symlinks(LfsIndex *idx)
   gpointer key;
   g_hash_table_iter_init(&it, links);
   while (g_hash_table_iter_next(&it, &key, NULL))
-    g_ptr_array_add(out, symlink_info(key));
+    g_ptr_array_add(out, symlink_info(&idx->c, key));
   g_rw_lock_reader_unlock(&idx->lock);
   g_ptr_array_sort(out, cmp_symlink_path);
   return out;
@@ -438,19 +468,18 @@ lfs_index_groups_below(LfsIndex *idx, const char *dir, const char *name)
     return out;
   g_autoptr(GHashTable) seen = g_hash_table_new(g_direct_hash, g_direct_equal);
   g_rw_lock_reader_lock(&idx->lock);
-  const LfsDir *d;
-  const LfsSlot *s = slot_lookup(idx, &d, dir, name);
-  const LfsGroup *g = s ? slot_group(s->val) : NULL;
+  uintptr_t v = slot_lookup(idx, dir, name);
+  LfsGroup *g = slot_group(v);
   if (g != NULL)
-    g_hash_table_add(seen, (gpointer)g);
-  if (s != NULL && SLOT_TAG(s->val) == TAG_DIR)
-    collect_below(SLOT_PTR(s->val), NULL, seen);
+    g_hash_table_add(seen, g);
+  if (v != 0 && SLOT_TAG(v) == TAG_DIR)
+    collect_below(SLOT_PTR(v), NULL, seen);
   GHashTableIter it;
   gpointer key;
   g_hash_table_iter_init(&it, seen);
   while (g_hash_table_iter_next(&it, &key, NULL)) {
     const LfsGroup *gr = key;
-    LfsInoKey k = {gr->dev, gr->ino};
+    LfsInoKey k = {lfsi_group_dev(&idx->c, gr), gr->ino};
     g_array_append_val(out, k);
   }
   g_rw_lock_reader_unlock(&idx->lock);
@@ -460,50 +489,53 @@ lfs_index_groups_below(LfsIndex *idx, const char *dir, const char *name)
 /* ---- symlinks to re-resolve ---- */
 
 typedef struct {
+  LfsIndex *idx;
   GHashTable *links; /* LfsLink set: the answer */
-  GHashTable *names; /* interned names queued so far */
-  GPtrArray *todo;   /* interned names still to expand */
+  GHashTable *names; /* LfsDepBucket set: names queued so far */
+  GPtrArray *todo;   /* buckets still to expand */
 } Affected;
 
 static void
-affected_add_name(Affected *a, const char *iname)
+affected_add_name(Affected *a, const char *name)
 {
-  if (iname != NULL && g_hash_table_add(a->names, (gpointer)iname))
-    g_ptr_array_add(a->todo, (gpointer)iname);
+  const LfsTable *t = &a->idx->c.deps;
+  gint i = lfsi_tab_find(t, name, lfsi_hash(name));
+  LfsDepBucket *b = i >= 0 ? SLOT_PTR(t->slots[i]) : NULL;
+  if (b != NULL && g_hash_table_add(a->names, b))
+    g_ptr_array_add(a->todo, b);
 }
 
 static void
-affected_add_moved(LfsIndex *idx, Affected *a, const char *relpath)
+affected_add_moved(Affected *a, const char *relpath)
 {
   g_autofree char *dir = NULL, *name = NULL;
   if (!lfs_relpath_is_valid(relpath) || !lfs_path_split(relpath, &dir, &name))
     return;
-  const LfsDir *d;
-  const LfsSlot *s = slot_lookup(idx, &d, dir, name);
-  if (s == NULL)
-    return;
-  if (SLOT_TAG(s->val) == TAG_DIR)
-    collect_below(SLOT_PTR(s->val), a->links, NULL);
-  else if (SLOT_TAG(s->val) == TAG_LINK)
-    g_hash_table_add(a->links, SLOT_PTR(s->val));
+  uintptr_t v = slot_lookup(a->idx, dir, name);
+  const LfsEnt *e = slot_ent(v);
+  if (v != 0 && e == NULL)
+    collect_below(SLOT_PTR(v), a->links, NULL);
+  else if (e != NULL && ent_link(e) != NULL)
+    g_hash_table_add(a->links, ent_link(e));
 }
 
 /* Close over names: a symlink whose target names an affected symlink is
  * affected too. */
 static void
-affected_expand(LfsIndex *idx, Affected *a)
+affected_expand(Affected *a)
 {
   GHashTableIter it;
   gpointer key;
   g_hash_table_iter_init(&it, a->links);
   while (g_hash_table_iter_next(&it, &key, NULL))
-    affected_add_name(a, ((LfsLink *)key)->name);
+    affected_add_name(a, ((LfsLink *)key)->ent->name);
 
   while (a->todo->len > 0) {
-    const char *n = g_ptr_array_steal_index(a->todo, a->todo->len - 1);
-    for (LfsDep *dep = g_hash_table_lookup(idx->c.deps, n); dep; dep = dep->next) {
-      if (g_hash_table_add(a->links, dep->owner))
-        affected_add_name(a, dep->owner->name);
+    LfsDepBucket *b = g_ptr_array_steal_index(a->todo, a->todo->len - 1);
+    for (LfsDepNode *n = b->head.next; n != &b->head; n = n->next) {
+      LfsLink *owner = ((LfsDep *)(void *)n)->owner;
+      if (g_hash_table_add(a->links, owner))
+        affected_add_name(a, owner->ent->name);
     }
   }
 }
@@ -522,6 +554,7 @@ lfs_index_affected_symlinks(LfsIndex *idx, const char *const *names,
 {
   GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lfs_symlink_ref_free);
   Affected a = {
+      .idx = idx,
       .links = g_hash_table_new(g_direct_hash, g_direct_equal),
       .names = g_hash_table_new(g_direct_hash, g_direct_equal),
       .todo = g_ptr_array_new(),
@@ -529,10 +562,10 @@ lfs_index_affected_symlinks(LfsIndex *idx, const char *const *names,
 
   g_rw_lock_writer_lock(&idx->lock); /* for the tickets */
   for (guint k = 0; names != NULL && names[k] != NULL; k++)
-    affected_add_name(&a, lfsi_name_find(&idx->c, names[k]));
+    affected_add_name(&a, names[k]);
   for (guint k = 0; moved != NULL && moved[k] != NULL; k++)
-    affected_add_moved(idx, &a, moved[k]);
-  affected_expand(idx, &a);
+    affected_add_moved(&a, moved[k]);
+  affected_expand(&a);
 
   GHashTableIter it;
   gpointer key;
@@ -540,9 +573,9 @@ lfs_index_affected_symlinks(LfsIndex *idx, const char *const *names,
   while (g_hash_table_iter_next(&it, &key, NULL)) {
     const LfsLink *l = key;
     LfsSymlinkRef *ref = g_new0(LfsSymlinkRef, 1);
-    ref->dir = lfsi_dir_path(l->dir);
-    ref->name = g_strdup(l->name);
-    ref->target = g_strdup(l->target);
+    ref->dir = lfsi_dir_path(l->ent->dir);
+    ref->name = g_strdup(l->ent->name);
+    ref->target = g_strdup(link_target(l));
     ref->ticket = ++idx->next_ticket;
     g_ptr_array_add(out, ref);
   }

@@ -1,274 +1,249 @@
-/* index-tree.c: the building blocks of the link index: interned names,
- * the directory slot tables (Robin Hood hashing on the interned name's
- * address) and directory nodes.  Callers hold the index's writer lock. */
+/* index-tree.c: the building blocks of the link index: tables of named
+ * records (open addressing with a tag byte per slot), directory nodes,
+ * device numbers.  Callers hold the index's lock (writer for changes). */
 #include "config.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "index-private.h"
+#include "core/names.h"
 
-/* ---- interned names: a refcount before the characters ---- */
+/* ---- names ---- */
 
-typedef struct {
-  guint32 ref;
-  char str[];
-} IName;
-
-#define INAME(s) ((IName *)(void *)((char *)(s)-G_STRUCT_OFFSET(IName, str)))
-
-static guint32
-name_hash(const char *name)
+guint32
+lfsi_hash(const char *name)
 {
-  guint32 h = 2166136261u; /* FNV-1a */
+  guint32 h = 2166136261u; /* FNV-1a, then a finalizer mixing all bits */
   for (const unsigned char *p = (const unsigned char *)name; *p; p++)
     h = (h ^ *p) * 16777619u;
-  return h ^ (h >> 15);
-}
-
-/* The slot holding name, or the free slot where it would go. */
-static guint32
-names_probe(const LfsNameSet *s, const char *name, guint32 h)
-{
-  guint32 mask = s->cap - 1;
-  guint32 i = h & mask;
-  while (s->slots[i] != NULL && strcmp(s->slots[i], name) != 0)
-    i = (i + 1) & mask;
-  return i;
-}
-
-static void
-names_resize(LfsNameSet *s, guint32 cap)
-{
-  char **old = s->slots;
-  guint32 oldcap = s->cap;
-  s->slots = g_new0(char *, cap);
-  s->cap = cap;
-  for (guint32 i = 0; i < oldcap; i++) {
-    if (old[i] == NULL)
-      continue;
-    guint32 j = name_hash(old[i]) & (cap - 1);
-    while (s->slots[j] != NULL)
-      j = (j + 1) & (cap - 1);
-    s->slots[j] = old[i];
-  }
-  g_free(old);
-}
-
-/* Backward-shift deletion keeps every name reachable from its home. */
-static void
-names_delete_at(LfsNameSet *s, guint32 i)
-{
-  guint32 mask = s->cap - 1;
-  for (guint32 j = (i + 1) & mask; s->slots[j] != NULL; j = (j + 1) & mask) {
-    guint32 home = name_hash(s->slots[j]) & mask;
-    if (((j - home) & mask) >= ((j - i) & mask)) {
-      s->slots[i] = s->slots[j];
-      i = j;
-    }
-  }
-  s->slots[i] = NULL;
-  s->used--;
-  if (s->cap > 64 && s->used * 8 < s->cap)
-    names_resize(s, s->cap / 2);
-}
-
-void
-lfsi_names_clear(LfsContents *c)
-{
-  g_assert(c->names.used == 0);
-  g_clear_pointer(&c->names.slots, g_free);
-  c->names.cap = 0;
+  h ^= h >> 16;
+  h *= 0x7feb352du;
+  h ^= h >> 15;
+  h *= 0x846ca68bu;
+  h ^= h >> 16;
+  return h;
 }
 
 const char *
-lfsi_name_find(LfsContents *c, const char *name)
+lfsi_slot_name(uintptr_t v)
 {
-  if (c->names.cap == 0)
-    return NULL;
-  return c->names.slots[names_probe(&c->names, name, name_hash(name))];
-}
-
-const char *
-lfsi_name_ref(LfsContents *c, const char *name)
-{
-  LfsNameSet *s = &c->names;
-  guint32 h = name_hash(name);
-  /* Grow at 13/16 full: short probes, about 12 bytes a name. */
-  if ((s->used + 1) * 16 > s->cap * 13)
-    names_resize(s, s->cap ? s->cap * 2 : 16);
-  guint32 i = names_probe(s, name, h);
-  if (s->slots[i] != NULL) {
-    INAME(s->slots[i])->ref++;
-    return s->slots[i];
+  switch (SLOT_TAG(v)) {
+  case TAG_DIR:
+    return ((const LfsDir *)SLOT_PTR(v))->name;
+  case TAG_ENT:
+    return ((const LfsEnt *)SLOT_PTR(v))->name;
+  case TAG_TGT:
+    return ((const LfsTarget *)SLOT_PTR(v))->name;
+  default:
+    return ((const LfsDepBucket *)SLOT_PTR(v))->name;
   }
-  gsize len = strlen(name);
-  IName *n = g_malloc(sizeof(IName) + len + 1);
-  n->ref = 1;
-  memcpy(n->str, name, len + 1);
-  s->slots[i] = n->str;
-  s->used++;
-  return n->str;
 }
 
-const char *
-lfsi_name_dup(const char *iname)
+gboolean
+lfsi_next_comp(const char **path, char *comp)
 {
-  INAME(iname)->ref++;
-  return iname;
+  const char *p = *path;
+  while (*p == '/')
+    p++;
+  if (*p == '\0')
+    return FALSE;
+  const char *end = strchrnul(p, '/');
+  gsize len = MIN((gsize)(end - p), (gsize)NAME_MAX);
+  memcpy(comp, p, len);
+  comp[len] = '\0';
+  *path = end;
+  return TRUE;
 }
 
-void
-lfsi_name_unref(LfsContents *c, const char *iname)
+/* ---- tables ----
+ * The hash's high bits choose the home slot, its low 7 the tag. */
+
+/* A slot's tag: the low 7 bits of the hash (its home takes the high ones). */
+static inline guint8
+tag_of(guint32 h)
 {
-  IName *n = INAME(iname);
-  if (--n->ref > 0)
-    return;
-  LfsNameSet *s = &c->names;
-  guint32 i = name_hash(iname) & (s->cap - 1);
-  while (s->slots[i] != iname)
-    i = (i + 1) & (s->cap - 1);
-  names_delete_at(s, i);
-  g_free(n);
+  return (guint8)(0x80 | (h & 0x7f));
 }
 
-/* ---- directory slots: Robin Hood hashing on the name's address ---- */
-
-static guint32
-ptr_hash(const void *p)
+/* The home slot of @h in a table of @cap (any size: it grows by half). */
+static inline guint32
+home_of(guint32 h, guint32 cap)
 {
-  guint64 x = (guint64)(uintptr_t)p;
-  x ^= x >> 33;
-  x *= G_GUINT64_CONSTANT(0xff51afd7ed558ccd);
-  x ^= x >> 33;
-  return (guint32)x;
+  return (guint32)(((guint64)h * cap) >> 32);
 }
 
-static guint32
-slot_dist(const LfsTable *t, guint32 i)
+static inline guint32
+next_slot(guint32 i, guint32 cap)
 {
-  return (i - ptr_hash(t->slots[i].name)) & (t->cap - 1);
+  return i + 1 == cap ? 0 : i + 1;
+}
+
+static inline guint8 *
+tab_tags(const LfsTable *t)
+{
+  return (guint8 *)(t->slots + t->cap);
+}
+
+static gsize
+tab_bytes(guint32 cap)
+{
+  return (gsize)cap * (sizeof(uintptr_t) + 1);
 }
 
 gint
-lfsi_tab_find(const LfsTable *t, const char *iname)
+lfsi_tab_find(const LfsTable *t, const char *name, guint32 hash)
 {
-  if (t->cap == 0 || iname == NULL)
+  if (t->cap == 0)
     return -1;
-  guint32 mask = t->cap - 1;
-  guint32 i = ptr_hash(iname) & mask;
-  for (guint32 dist = 0; dist < t->cap; dist++, i = (i + 1) & mask) {
-    if (t->slots[i].name == NULL || slot_dist(t, i) < dist)
+  guint8 tag = tag_of(hash);
+  const guint8 *tags = tab_tags(t);
+  for (guint32 i = home_of(hash, t->cap);; i = next_slot(i, t->cap)) {
+    if (tags[i] == 0)
       return -1;
-    if (t->slots[i].name == iname)
+    if (tags[i] == tag && strcmp(lfsi_slot_name(t->slots[i]), name) == 0)
       return (gint)i;
   }
-  return -1;
-}
-
-gint
-lfsi_slot_find(const LfsDir *d, const char *iname)
-{
-  return d == NULL ? -1 : lfsi_tab_find(&d->e, iname);
 }
 
 static void
-slot_place(LfsTable *t, LfsSlot s)
+tab_place(LfsTable *t, uintptr_t v, guint32 hash)
 {
-  guint32 mask = t->cap - 1;
-  guint32 i = ptr_hash(s.name) & mask;
-  for (guint32 dist = 0;; dist++, i = (i + 1) & mask) {
-    if (t->slots[i].name == NULL) {
-      t->slots[i] = s;
-      return;
-    }
-    guint32 other = slot_dist(t, i);
-    if (other < dist) {
-      LfsSlot tmp = t->slots[i];
-      t->slots[i] = s;
-      s = tmp;
-      dist = other;
-    }
-  }
+  guint8 *tags = tab_tags(t);
+  guint32 i = home_of(hash, t->cap);
+  while (tags[i] != 0)
+    i = next_slot(i, t->cap);
+  t->slots[i] = v;
+  tags[i] = tag_of(hash);
 }
 
 static void
-tab_resize(LfsTable *t, guint32 cap)
+tab_resize(LfsArena *a, LfsTable *t, guint32 cap)
 {
-  LfsSlot *old = t->slots;
-  guint32 oldcap = t->cap;
-  t->slots = cap ? g_new0(LfsSlot, cap) : NULL;
+  LfsTable old = *t;
   t->cap = cap;
-  for (guint32 i = 0; i < oldcap; i++) {
-    if (old[i].name != NULL)
-      slot_place(t, old[i]);
+  t->slots = cap > 0 ? lfsi_alloc0(a, tab_bytes(cap)) : NULL;
+  const guint8 *tags = tab_tags(&old);
+  for (guint32 i = 0; i < old.cap; i++) {
+    if (tags[i] != 0)
+      tab_place(t, old.slots[i], lfsi_hash(lfsi_slot_name(old.slots[i])));
   }
-  g_free(old);
+  if (old.cap > 0)
+    lfsi_dealloc(a, old.slots, tab_bytes(old.cap));
 }
 
-/* Small tables may be full; larger ones up to 15/16 (Robin Hood keeps
- * probes short there). */
-static guint32
-max_load(guint32 cap)
+/* Full up to 15/16 (7/8 below 16 slots: the tags keep long probes cheap)
+ * and grown by a quarter up to 256 slots, so that a small table is 75-94 %
+ * full (the directories of a big tree hold a few dozen indexed names each:
+ * their tables are a good part of what the index costs), by half above
+ * (fewer rehashes of big directories). */
+static gboolean
+tab_full(guint32 used, guint32 cap)
 {
-  return cap <= 8 ? cap : cap - cap / 16;
+  return cap < 16 ? used * 8 > cap * 7 : used * 16 > cap * 15;
 }
 
 void
-lfsi_tab_insert(LfsTable *t, const char *iname, uintptr_t val)
+lfsi_tab_insert(LfsArena *a, LfsTable *t, uintptr_t v, guint32 hash)
 {
-  if (t->used + 1 > max_load(t->cap))
-    tab_resize(t, t->cap ? t->cap * 2 : 2);
-  slot_place(t, (LfsSlot){iname, val});
+  if (tab_full(t->used + 1, t->cap))
+    tab_resize(a, t, t->cap < 4 ? 4 : t->cap + MAX(t->cap / (t->cap < 256 ? 4 : 2), 1));
+  tab_place(t, v, hash);
   t->used++;
 }
 
-/* Remove slot @i, shifting the following ones back. */
+/* Backward shift: every record stays reachable from its home slot. */
 void
-lfsi_tab_delete(LfsTable *t, gint i)
+lfsi_tab_delete(LfsArena *a, LfsTable *t, gint slot)
 {
-  guint32 mask = t->cap - 1;
-  guint32 cur = (guint32)i;
-  for (;;) {
-    guint32 next = (cur + 1) & mask;
-    if (t->slots[next].name == NULL || slot_dist(t, next) == 0)
-      break;
-    t->slots[cur] = t->slots[next];
-    cur = next;
+  guint8 *tags = tab_tags(t);
+  guint32 i = (guint32)slot;
+  for (guint32 j = next_slot(i, t->cap); tags[j] != 0; j = next_slot(j, t->cap)) {
+    guint32 home = home_of(lfsi_hash(lfsi_slot_name(t->slots[j])), t->cap);
+    /* j stays if its home lies cyclically in (i, j] */
+    gboolean stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (stays)
+      continue;
+    t->slots[i] = t->slots[j];
+    tags[i] = tags[j];
+    i = j;
   }
-  t->slots[cur] = (LfsSlot){NULL, 0};
+  tags[i] = 0;
+  t->slots[i] = 0;
   t->used--;
   if (t->used == 0)
-    tab_resize(t, 0);
-  else if (t->cap > 8 && t->used * 8 < t->cap)
-    tab_resize(t, t->cap / 2);
+    tab_resize(a, t, 0);
+  else if (t->cap > 8 && t->used * 4 < t->cap)
+    tab_resize(a, t, t->cap / 2);
 }
 
 void
-lfsi_slot_insert(LfsDir *d, const char *iname, uintptr_t val)
+lfsi_tab_clear(LfsArena *a, LfsTable *t)
 {
-  lfsi_tab_insert(&d->e, iname, val);
-}
-
-void
-lfsi_slot_delete(LfsDir *d, gint i)
-{
-  lfsi_tab_delete(&d->e, i);
+  if (t->cap > 0)
+    lfsi_dealloc(a, t->slots, tab_bytes(t->cap));
+  *t = (LfsTable){0};
 }
 
 /* ---- directory nodes ---- */
 
-LfsDir *
-lfsi_dir_new(LfsContents *c, LfsDir *parent, const char *iname)
+static char *
+name_new(LfsContents *c, const char *name)
 {
-  LfsDir *d = g_new0(LfsDir, 1);
+  gsize n = strlen(name) + 1;
+  char *s = lfsi_alloc(c->arena, n);
+  memcpy(s, name, n);
+  return s;
+}
+
+static void
+name_free(LfsContents *c, char *name)
+{
+  if (name != NULL)
+    lfsi_dealloc(c->arena, name, strlen(name) + 1);
+}
+
+LfsDir *
+lfsi_dir_new(LfsContents *c, LfsDir *parent, const char *name)
+{
+  LfsDir *d = lfsi_alloc0(c->arena, sizeof *d);
   if (parent != NULL)
     c->dir_nodes++;
   d->parent = parent;
-  d->name = iname;
+  d->name = name != NULL ? name_new(c, name) : NULL;
   return d;
 }
 
-/* Whether @d holds nothing: neither indexed entries nor entries pointed at. */
+void
+lfsi_dir_free(LfsIndex *idx, LfsDir *d)
+{
+  LfsContents *c = &idx->c;
+  g_assert(d->e.used == 0 && d->p.used == 0);
+  g_hash_table_remove(idx->prune, d);
+  if (d->parent != NULL)
+    c->dir_nodes--;
+  lfsi_tab_clear(c->arena, &d->e);
+  lfsi_tab_clear(c->arena, &d->p);
+  name_free(c, d->name);
+  lfsi_dealloc(c->arena, d, sizeof *d);
+}
+
+void
+lfsi_dir_rename(LfsContents *c, LfsDir *d, LfsDir *parent, const char *name)
+{
+  if (strcmp(d->name, name) != 0) {
+    name_free(c, d->name);
+    d->name = name_new(c, name);
+  }
+  d->parent = parent;
+}
+
+gint
+lfsi_dir_find(const LfsDir *d, const char *name)
+{
+  return d == NULL ? -1 : lfsi_tab_find(&d->e, name, lfsi_hash(name));
+}
+
 gboolean
 lfsi_dir_empty(const LfsDir *d)
 {
@@ -297,12 +272,10 @@ lfsi_run_prune(LfsIndex *idx)
     if (!lfsi_dir_empty(d) || d == idx->c.root)
       continue;
     LfsDir *parent = d->parent;
-    gint i = lfsi_slot_find(parent, d->name);
-    g_assert(i >= 0);
-    lfsi_slot_delete(parent, i);
-    lfsi_name_unref(&idx->c, d->name);
-    g_free(d);
-    idx->c.dir_nodes--;
+    gint i = lfsi_dir_find(parent, d->name);
+    g_assert(i >= 0 && SLOT_PTR(parent->e.slots[i]) == d);
+    lfsi_tab_delete(idx->c.arena, &parent->e, i);
+    lfsi_dir_free(idx, d);
     lfsi_queue_prune(idx, parent);
   }
 }
@@ -310,15 +283,27 @@ lfsi_run_prune(LfsIndex *idx)
 char *
 lfsi_dir_path(const LfsDir *d)
 {
-  GPtrArray *parts = g_ptr_array_new();
-  for (; d != NULL && d->parent != NULL; d = d->parent)
-    g_ptr_array_add(parts, (gpointer)d->name);
-  GString *s = g_string_new(NULL);
-  for (guint i = parts->len; i > 0; i--) {
-    g_string_append(s, parts->pdata[i - 1]);
-    if (i > 1)
-      g_string_append_c(s, '/');
+  gsize len = 0; /* each name and its '/' or, for the last, the NUL */
+  for (const LfsDir *x = d; x != NULL && x->parent != NULL; x = x->parent)
+    len += strlen(x->name) + 1;
+  if (len == 0)
+    return g_strdup("");
+  char *s = g_malloc(len);
+  char *p = s + len - 1; /* filled from the end */
+  *p = '\0';
+  for (const LfsDir *x = d; x != NULL && x->parent != NULL; x = x->parent) {
+    gsize l = strlen(x->name);
+    p -= l;
+    memcpy(p, x->name, l);
+    if (p > s)
+      *--p = '/';
   }
-  g_ptr_array_unref(parts);
-  return g_string_free(s, FALSE);
+  return s;
+}
+
+char *
+lfsi_ent_path(const LfsEnt *e)
+{
+  g_autofree char *dir = lfsi_dir_path(e->dir);
+  return lfs_path_join(dir, e->name);
 }

@@ -1,8 +1,10 @@
-/* index.c: the link index, its data structures and its changes.
- * See index.h for the design, index-query.c for the lookups. */
+/* index.c: the link index, its entries and its changes.  See index.h for
+ * the design, index-private.h for the records and their costs,
+ * index-query.c for the lookups. */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "index-private.h"
@@ -15,20 +17,21 @@ typedef enum {
 
 static void remove_at(LfsIndex *idx, LfsDir *d, gint i, RmMode mode);
 
-/* The child directory @comp of @cur, created if needed (replacing a
+/* ---- directories by path ---- */
+
+/* The child directory @comp of @cur, made if needed (replacing a
  * non-directory of that name). */
 static LfsDir *
 dir_child_create(LfsIndex *idx, LfsDir *cur, const char *comp)
 {
-  const char *n = lfsi_name_find(&idx->c, comp);
-  gint i = lfsi_slot_find(cur, n);
-  if (i >= 0 && SLOT_TAG(cur->e.slots[i].val) == TAG_DIR)
-    return SLOT_PTR(cur->e.slots[i].val);
+  guint32 h = lfsi_hash(comp);
+  gint i = lfsi_tab_find(&cur->e, comp, h);
+  if (i >= 0 && SLOT_TAG(cur->e.slots[i]) == TAG_DIR)
+    return SLOT_PTR(cur->e.slots[i]);
   if (i >= 0)
     remove_at(idx, cur, i, RM_DROP);
-  const char *in = lfsi_name_ref(&idx->c, comp);
-  LfsDir *child = lfsi_dir_new(&idx->c, cur, in);
-  lfsi_slot_insert(cur, in, SLOT_VAL(child, TAG_DIR));
+  LfsDir *child = lfsi_dir_new(&idx->c, cur, comp);
+  lfsi_tab_insert(idx->c.arena, &cur->e, SLOT_VAL(child, TAG_DIR), h);
   lfsi_queue_prune(idx, child);
   return child;
 }
@@ -37,183 +40,98 @@ LfsDir *
 lfsi_dir_lookup(LfsIndex *idx, const char *dir_rel, gboolean create)
 {
   LfsDir *cur = idx->c.root;
-  if (dir_rel == NULL || *dir_rel == '\0')
-    return cur;
-
-  g_auto(GStrv) parts = g_strsplit(dir_rel, "/", -1);
-  for (guint k = 0; parts[k] != NULL; k++) {
+  char comp[NAME_MAX + 1];
+  const char *p = dir_rel != NULL ? dir_rel : "";
+  while (cur != NULL && lfsi_next_comp(&p, comp)) {
     if (create) {
-      cur = dir_child_create(idx, cur, parts[k]);
+      cur = dir_child_create(idx, cur, comp);
       continue;
     }
-    gint i = lfsi_slot_find(cur, lfsi_name_find(&idx->c, parts[k]));
-    if (i < 0 || SLOT_TAG(cur->e.slots[i].val) != TAG_DIR)
-      return NULL;
-    cur = SLOT_PTR(cur->e.slots[i].val);
+    gint i = lfsi_dir_find(cur, comp);
+    cur =
+        i >= 0 && SLOT_TAG(cur->e.slots[i]) == TAG_DIR ? SLOT_PTR(cur->e.slots[i]) : NULL;
   }
   return cur;
 }
 
-/* ---- groups ---- */
+/* ---- entries ---- */
 
-guint
-lfs_ino_hash(dev_t dev, ino_t ino)
+static LfsEnt *
+ent_new(LfsContents *c, LfsDir *d, const char *name, uintptr_t val)
 {
-  return (guint)(ino ^ (ino >> 32) ^ ((guint64)dev * 0x9E3779B1u));
+  LfsEnt *e = lfsi_alloc(c->arena, ent_size(name));
+  e->dir = d;
+  e->val = val;
+  strcpy(e->name, name);
+  c->ents++;
+  return e;
 }
 
-guint
-lfs_ino_key_hash(gconstpointer key)
+static void
+ent_free(LfsContents *c, LfsEnt *e)
 {
-  const LfsInoKey *k = key;
-  return lfs_ino_hash(k->dev, k->ino);
-}
-
-gboolean
-lfs_ino_key_equal(gconstpointer a, gconstpointer b)
-{
-  const LfsInoKey *x = a, *y = b;
-  return x->dev == y->dev && x->ino == y->ino;
-}
-
-static guint
-group_hash(gconstpointer p)
-{
-  const LfsGroup *g = p;
-  return lfs_ino_hash(g->dev, g->ino);
-}
-
-static gboolean
-group_equal(gconstpointer a, gconstpointer b)
-{
-  const LfsGroup *x = a, *y = b;
-  return x->dev == y->dev && x->ino == y->ino;
+  c->ents--;
+  lfsi_dealloc(c->arena, e, ent_size(e->name));
 }
 
 LfsGroup *
-lfsi_group_find(LfsContents *c, dev_t dev, ino_t ino)
+lfsi_ent_group(const LfsEnt *e)
 {
-  LfsGroup key = {.dev = dev, .ino = ino};
-  return g_hash_table_lookup(c->groups, &key);
+  return ENT_KIND(e) == ENT_FILE ? ENT_PTR(e) : ((LfsLink *)ENT_PTR(e))->group;
 }
 
-static guint64
-group_outside(const LfsGroup *g)
+static LfsEnt *
+slot_ent(uintptr_t v)
 {
-  return g->nlink > g->npaths ? g->nlink - g->npaths : 0;
+  return SLOT_TAG(v) == TAG_ENT ? SLOT_PTR(v) : NULL;
 }
 
-/* Take @g out of (sign < 0) or into (sign > 0) the counters. */
-static void
-group_account(LfsContents *c, const LfsGroup *g, int sign)
-{
-  if (sign > 0) {
-    c->hardlink_paths += g->npaths;
-    c->outside_links += group_outside(g);
-  } else {
-    c->hardlink_paths -= g->npaths;
-    c->outside_links -= group_outside(g);
-  }
-}
+/* ---- groups ---- */
 
-static LfsGroup *
-group_get(LfsContents *c, dev_t dev, ino_t ino, guint64 nlink)
-{
-  LfsGroup *g = lfsi_group_find(c, dev, ino);
-  if (g != NULL) {
-    group_account(c, g, -1);
-    g->nlink = nlink;
-    group_account(c, g, +1);
-    return g;
-  }
-  g = g_new0(LfsGroup, 1);
-  g->dev = dev;
-  g->ino = ino;
-  g->nlink = nlink;
-  /* Most groups get exactly nlink names: size the array for them. */
-  g->cap = (guint32)CLAMP(nlink, 2, 64);
-  g->paths = g_new(LfsPathRef, g->cap);
-  g_hash_table_add(c->groups, g);
-  group_account(c, g, +1);
-  return g;
-}
-
-static void
-group_add_path(LfsContents *c, LfsGroup *g, LfsDir *d, const char *iname)
-{
-  if (g->npaths == g->cap) {
-    g->cap += MAX(g->cap / 2, 1);
-    g->paths = g_renew(LfsPathRef, g->paths, g->cap);
-  }
-  g->paths[g->npaths++] = (LfsPathRef){d, iname};
-  c->hardlink_paths++;
-  if (g->nlink >= g->npaths)
-    c->outside_links--;
-}
-
-static LfsPathRef *
-group_path_find(LfsGroup *g, const LfsDir *d, const char *iname)
-{
-  for (guint32 k = 0; k < g->npaths; k++) {
-    if (g->paths[k].dir == d && g->paths[k].name == iname)
-      return &g->paths[k];
-  }
-  return NULL;
-}
-
-static void
-group_destroy(LfsContents *c, LfsGroup *g)
-{
-  group_account(c, g, -1);
-  g_hash_table_remove(c->groups, g);
-  g_free(g->paths);
-  g_free(g);
-}
-
-/* The inode has one name left: every name of it leaves the index. */
+/* The inode has one name left: every name of it leaves the index (a
+ * symlink stays, as a symlink of one name). */
 static void
 group_dissolve(LfsIndex *idx, LfsGroup *g)
 {
-  for (guint32 k = 0; k < g->npaths; k++) {
-    LfsPathRef p = g->paths[k];
-    gint i = lfsi_slot_find(p.dir, p.name);
-    g_assert(i >= 0);
-    uintptr_t v = p.dir->e.slots[i].val;
-    if (SLOT_TAG(v) == TAG_LINK) {
-      ((LfsLink *)SLOT_PTR(v))->group = NULL;
-      continue;
-    }
-    lfsi_slot_delete(p.dir, i);
-    lfsi_name_unref(&idx->c, p.name);
-    lfsi_queue_prune(idx, p.dir);
+  LfsContents *c = &idx->c;
+  guint32 n;
+  LfsEnt **slots = group_slots(g, &n);
+  g_autoptr(GPtrArray) files = g_ptr_array_new();
+  for (guint32 k = 0; k < n; k++) {
+    LfsEnt *e = slots[k];
+    if (e != NULL && ENT_KIND(e) == ENT_LINK)
+      ent_link(e)->group = NULL;
+    else if (e != NULL)
+      g_ptr_array_add(files, e);
   }
-  group_destroy(&idx->c, g);
+  lfsi_group_destroy(c, g);
+  for (guint k = 0; k < files->len; k++) {
+    LfsEnt *e = files->pdata[k];
+    lfsi_tab_delete(c->arena, &e->dir->e, lfsi_dir_find(e->dir, e->name));
+    lfsi_queue_prune(idx, e->dir);
+    ent_free(c, e);
+  }
 }
 
 static void
-group_drop_path(LfsIndex *idx, LfsGroup *g, LfsDir *d, const char *iname, RmMode mode)
+group_drop_ent(LfsIndex *idx, LfsGroup *g, LfsEnt *e, RmMode mode)
 {
   LfsContents *c = &idx->c;
-  LfsPathRef *p = group_path_find(g, d, iname);
-  g_assert(p != NULL);
-  group_account(c, g, -1);
-  *p = g->paths[--g->npaths];
+  lfsi_group_remove_path(c, g, e);
   if (mode == RM_UNLINK && g->nlink > 0)
-    g->nlink--;
-  group_account(c, g, +1);
-
-  if (g->npaths == 0) {
-    group_destroy(c, g);
-    return;
-  }
-  if (g->nlink <= 1) {
+    lfsi_group_set_nlink(c, g, g->nlink - 1);
+  if (g->npaths == 0)
+    lfsi_group_destroy(c, g);
+  else if (g->nlink <= 1)
     group_dissolve(idx, g);
-    return;
-  }
-  if (g->cap > 8 && g->npaths * 4 < g->cap) {
-    g->cap /= 2;
-    g->paths = g_renew(LfsPathRef, g->paths, g->cap);
-  }
+}
+
+static void
+dissolve_inode(LfsIndex *idx, dev_t dev, ino_t ino)
+{
+  LfsGroup *g = lfsi_group_find(&idx->c, dev, ino);
+  if (g != NULL)
+    group_dissolve(idx, g);
 }
 
 /* ---- symlink records ---- */
@@ -231,43 +149,60 @@ link_set_dangling(LfsContents *c, LfsLink *l, gboolean dangling)
     g_hash_table_remove(c->dangling, l);
 }
 
-static void
-dep_link(LfsContents *c, LfsDep *dep)
+static gsize
+bucket_size(const char *name)
 {
-  LfsDep *head = g_hash_table_lookup(c->deps, dep->name);
-  dep->prev = NULL;
-  dep->next = head;
-  if (head != NULL)
-    head->prev = dep;
-  g_hash_table_insert(c->deps, (gpointer)dep->name, dep);
+  return sizeof(LfsDepBucket) + strlen(name) + 1;
+}
+
+static void
+dep_link(LfsContents *c, LfsDep *dep, const char *name)
+{
+  guint32 h = lfsi_hash(name);
+  gint i = lfsi_tab_find(&c->deps, name, h);
+  LfsDepBucket *b;
+  if (i >= 0) {
+    b = SLOT_PTR(c->deps.slots[i]);
+  } else {
+    b = lfsi_alloc0(c->arena, bucket_size(name));
+    strcpy(b->name, name);
+    b->head.prev = b->head.next = &b->head;
+    lfsi_tab_insert(c->arena, &c->deps, SLOT_VAL(b, TAG_BKT), h);
+  }
+  LfsDepNode *n = &dep->node;
+  n->prev = &b->head;
+  n->next = b->head.next;
+  b->head.next->prev = n;
+  b->head.next = n;
 }
 
 static void
 dep_unlink(LfsContents *c, LfsDep *dep)
 {
-  if (dep->next != NULL)
-    dep->next->prev = dep->prev;
-  if (dep->prev != NULL)
-    dep->prev->next = dep->next;
-  else if (dep->next != NULL)
-    g_hash_table_insert(c->deps, (gpointer)dep->name, dep->next);
-  else
-    g_hash_table_remove(c->deps, dep->name);
-  lfsi_name_unref(c, dep->name);
+  LfsDepNode *n = dep->node.next;
+  dep->node.prev->next = n;
+  n->prev = dep->node.prev;
+  if (n->next != n)
+    return;
+  /* Only the bucket's head is left, linked to itself. */
+  LfsDepBucket *b = (LfsDepBucket *)(void *)n;
+  lfsi_tab_delete(c->arena, &c->deps,
+                  lfsi_tab_find(&c->deps, b->name, lfsi_hash(b->name)));
+  lfsi_dealloc(c->arena, b, bucket_size(b->name));
 }
 
 /* The distinct names of @target's components, without "" "." "..". */
 static GPtrArray *
 target_names(const char *target)
 {
-  g_auto(GStrv) parts = g_strsplit(target, "/", -1);
   GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-  for (guint k = 0; parts[k] != NULL; k++) {
-    const char *p = parts[k];
-    if (*p == '\0' || strcmp(p, ".") == 0 || strcmp(p, "..") == 0)
+  char comp[NAME_MAX + 1];
+  const char *p = target;
+  while (lfsi_next_comp(&p, comp)) {
+    if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0)
       continue;
-    if (!g_ptr_array_find_with_equal_func(names, p, g_str_equal, NULL))
-      g_ptr_array_add(names, g_strdup(p));
+    if (!g_ptr_array_find_with_equal_func(names, comp, g_str_equal, NULL))
+      g_ptr_array_add(names, g_strdup(comp));
   }
   return names;
 }
@@ -276,13 +211,13 @@ static LfsLink *
 link_new(LfsContents *c, const char *target)
 {
   g_autoptr(GPtrArray) names = target_names(target);
-  LfsLink *l = g_malloc0(sizeof(LfsLink) + names->len * sizeof(LfsDep));
-  l->target = g_strdup(target);
-  l->ndeps = names->len;
+  gsize tlen = strlen(target);
+  LfsLink *l = lfsi_alloc0(c->arena, link_size(names->len, tlen));
+  l->ndeps = (guint16)names->len;
+  memcpy(link_target(l), target, tlen + 1);
   for (guint k = 0; k < names->len; k++) {
-    l->deps[k].name = lfsi_name_ref(c, names->pdata[k]);
     l->deps[k].owner = l;
-    dep_link(c, &l->deps[k]);
+    dep_link(c, &l->deps[k], names->pdata[k]);
   }
   c->symlinks++;
   return l;
@@ -293,44 +228,49 @@ link_destroy(LfsIndex *idx, LfsLink *l, RmMode mode)
 {
   LfsContents *c = &idx->c;
   if (l->group != NULL)
-    group_drop_path(idx, l->group, l->dir, l->name, mode);
+    group_drop_ent(idx, l->group, l->ent, mode);
   link_set_dangling(c, l, FALSE);
   lfsi_link_drop_edges(idx, l);
-  for (guint32 k = 0; k < l->ndeps; k++)
+  for (guint k = 0; k < l->ndeps; k++)
     dep_unlink(c, &l->deps[k]);
   c->symlinks--;
-  g_free(l->target);
-  g_free(l);
+  lfsi_dealloc(c->arena, l, link_size(l->ndeps, strlen(link_target(l))));
 }
 
-/* ---- entries ---- */
+/* ---- removing ---- */
+
+static void
+ent_destroy(LfsIndex *idx, LfsEnt *e, RmMode mode)
+{
+  if (ENT_KIND(e) == ENT_FILE)
+    group_drop_ent(idx, ENT_PTR(e), e, mode);
+  else
+    link_destroy(idx, ENT_PTR(e), mode);
+  ent_free(&idx->c, e);
+}
 
 /* Free a detached directory and everything below it. */
 static void
 dir_free_tree(LfsIndex *idx, LfsDir *top)
 {
   g_autoptr(GPtrArray) stack = g_ptr_array_new();
+  g_autoptr(GArray) vals = g_array_new(FALSE, FALSE, sizeof(uintptr_t));
   g_ptr_array_add(stack, top);
   while (stack->len > 0) {
     LfsDir *d = g_ptr_array_steal_index(stack, stack->len - 1);
-    for (guint32 i = 0; i < d->e.cap; i++) {
-      LfsSlot s = d->e.slots[i];
-      if (s.name == NULL)
-        continue;
-      if (SLOT_TAG(s.val) == TAG_DIR)
-        g_ptr_array_add(stack, SLOT_PTR(s.val));
-      else if (SLOT_TAG(s.val) == TAG_FILE)
-        group_drop_path(idx, SLOT_PTR(s.val), d, s.name, RM_DROP);
+    g_array_set_size(vals, 0);
+    LFSI_TAB_FOREACH(&d->e, v)
+    g_array_append_val(vals, v);
+    lfsi_tab_clear(idx->c.arena, &d->e);
+    for (guint k = 0; k < vals->len; k++) {
+      uintptr_t v = g_array_index(vals, uintptr_t, k);
+      if (SLOT_TAG(v) == TAG_DIR)
+        g_ptr_array_add(stack, SLOT_PTR(v));
       else
-        link_destroy(idx, SLOT_PTR(s.val), RM_DROP);
-      lfsi_name_unref(&idx->c, s.name);
+        ent_destroy(idx, SLOT_PTR(v), RM_DROP);
     }
     lfsi_dir_drop_targets(idx, d);
-    g_hash_table_remove(idx->prune, d);
-    if (d->parent != NULL)
-      idx->c.dir_nodes--;
-    g_free(d->e.slots);
-    g_free(d);
+    lfsi_dir_free(idx, d);
   }
 }
 
@@ -339,54 +279,46 @@ dir_free_tree(LfsIndex *idx, LfsDir *top)
 static void
 remove_at(LfsIndex *idx, LfsDir *d, gint i, RmMode mode)
 {
-  LfsSlot s = d->e.slots[i];
-  lfsi_slot_delete(d, i);
-  switch (SLOT_TAG(s.val)) {
-  case TAG_DIR:
-    dir_free_tree(idx, SLOT_PTR(s.val));
-    break;
-  case TAG_FILE:
-    group_drop_path(idx, SLOT_PTR(s.val), d, s.name, mode);
-    break;
-  default:
-    link_destroy(idx, SLOT_PTR(s.val), mode);
-    break;
-  }
-  lfsi_name_unref(&idx->c, s.name);
+  uintptr_t v = d->e.slots[i];
+  lfsi_tab_delete(idx->c.arena, &d->e, i);
+  if (SLOT_TAG(v) == TAG_DIR)
+    dir_free_tree(idx, SLOT_PTR(v));
+  else
+    ent_destroy(idx, SLOT_PTR(v), mode);
   lfsi_queue_prune(idx, d);
 }
 
-/* The entry @v moved from (@od, @on) to (@nd, @nn): fix its back pointers. */
-static void
-entry_moved(uintptr_t v, LfsDir *od, const char *on, LfsDir *nd, const char *nn)
+/* ---- moving ---- */
+
+/* The entry @v, taken out of its directory's table, now lies in @nd as
+ * @nn: its record follows; returns the value to insert there. */
+static uintptr_t
+entry_moved(LfsIndex *idx, uintptr_t v, LfsDir *nd, const char *nn)
 {
-  LfsGroup *g = NULL;
+  LfsContents *c = &idx->c;
   if (SLOT_TAG(v) == TAG_DIR) {
-    LfsDir *child = SLOT_PTR(v);
-    child->parent = nd;
-    child->name = nn;
-    return;
+    lfsi_dir_rename(c, SLOT_PTR(v), nd, nn);
+    return v;
   }
-  if (SLOT_TAG(v) == TAG_FILE) {
-    g = SLOT_PTR(v);
-  } else {
-    LfsLink *l = SLOT_PTR(v);
-    l->dir = nd;
-    l->name = nn;
-    g = l->group;
-  }
+  LfsEnt *e = SLOT_PTR(v);
+  LfsEnt *ne = ent_new(c, nd, nn, e->val);
+  LfsGroup *g = lfsi_ent_group(e);
   if (g != NULL)
-    *group_path_find(g, od, on) = (LfsPathRef){nd, nn};
+    lfsi_group_replace_path(c, g, e, ne);
+  if (ENT_KIND(e) == ENT_LINK)
+    ent_link(e)->ent = ne;
+  ent_free(c, e);
+  return SLOT_VAL(ne, TAG_ENT);
 }
 
-static LfsGroup *
-entry_group(uintptr_t v)
+/* Put @v (taken from @od) at @nd/@nn, which holds nothing. */
+static void
+entry_put(LfsIndex *idx, uintptr_t v, LfsDir *od, LfsDir *nd, const char *nn)
 {
-  if (SLOT_TAG(v) == TAG_FILE)
-    return SLOT_PTR(v);
-  if (SLOT_TAG(v) == TAG_LINK)
-    return ((LfsLink *)SLOT_PTR(v))->group;
-  return NULL;
+  uintptr_t nv = entry_moved(idx, v, nd, nn);
+  lfsi_tab_insert(idx->c.arena, &nd->e, nv, lfsi_hash(nn));
+  lfsi_queue_prune(idx, nd);
+  lfsi_queue_prune(idx, od);
 }
 
 /* Find the slot of @dir_rel/@name; FALSE if the index has nothing there. */
@@ -395,10 +327,17 @@ entry_find(LfsIndex *idx, const char *dir_rel, const char *name, LfsDir **d_out,
            gint *i_out)
 {
   LfsDir *d = lfsi_dir_lookup(idx, dir_rel, FALSE);
-  gint i = lfsi_slot_find(d, lfsi_name_find(&idx->c, name));
+  gint i = lfsi_dir_find(d, name);
   *d_out = d;
   *i_out = i;
   return i >= 0;
+}
+
+static LfsGroup *
+slot_group(uintptr_t v)
+{
+  LfsEnt *e = slot_ent(v);
+  return e != NULL ? lfsi_ent_group(e) : NULL;
 }
 
 /* ---- the index ---- */
@@ -407,9 +346,9 @@ static void
 contents_init(LfsContents *c)
 {
   memset(c, 0, sizeof *c);
+  c->arena = lfsi_arena_new();
   c->root = lfsi_dir_new(c, NULL, NULL);
-  c->groups = g_hash_table_new(group_hash, group_equal);
-  c->deps = g_hash_table_new(g_direct_hash, g_direct_equal);
+  c->devs = g_array_new(FALSE, FALSE, sizeof(LfsDevice));
   c->dangling = g_hash_table_new(g_direct_hash, g_direct_equal);
 }
 
@@ -428,12 +367,15 @@ lfs_index_free(LfsIndex *idx)
 {
   if (idx == NULL)
     return;
-  dir_free_tree(idx, idx->c.root);
-  g_assert(g_hash_table_size(idx->c.groups) == 0);
-  lfsi_names_clear(&idx->c);
-  g_hash_table_unref(idx->c.groups);
-  g_hash_table_unref(idx->c.deps);
-  g_hash_table_unref(idx->c.dangling);
+  LfsContents *c = &idx->c;
+  dir_free_tree(idx, c->root);
+  g_assert(lfsi_groups_count(c) == 0 && c->deps.used == 0 && c->ents == 0);
+  lfsi_groups_clear(c);
+  lfsi_tab_clear(c->arena, &c->deps);
+  g_assert(lfsi_arena_bytes(c->arena) == 0);
+  lfsi_arena_free(c->arena);
+  g_array_unref(c->devs);
+  g_hash_table_unref(c->dangling);
   g_hash_table_unref(idx->prune);
   g_rw_lock_clear(&idx->lock);
   g_free(idx);
@@ -455,28 +397,13 @@ change_end(LfsIndex *idx, gboolean changed)
   g_rw_lock_writer_unlock(&idx->lock);
 }
 
-/* Make (@d, @n) hold nothing, or FALSE if it already holds a name of
- * (@dev, @ino) of the right kind, which the caller then updates. */
-static gboolean
-upsert_clear(LfsIndex *idx, LfsDir *d, const char *n, dev_t dev, ino_t ino, int tag)
+/* The file entry at slot @i of @d, if it names (@dev, @ino). */
+static LfsEnt *
+same_file(LfsContents *c, LfsDir *d, gint i, dev_t dev, ino_t ino)
 {
-  gint i = lfsi_slot_find(d, n);
-  if (i < 0)
-    return TRUE;
-  uintptr_t v = d->e.slots[i].val;
-  LfsGroup *g = entry_group(v);
-  if (tag == TAG_FILE && SLOT_TAG(v) == TAG_FILE && g->dev == dev && g->ino == ino)
-    return FALSE;
-  remove_at(idx, d, i, RM_DROP);
-  return TRUE;
-}
-
-static void
-dissolve_inode(LfsIndex *idx, dev_t dev, ino_t ino)
-{
-  LfsGroup *g = lfsi_group_find(&idx->c, dev, ino);
-  if (g != NULL)
-    group_dissolve(idx, g);
+  LfsEnt *e = i >= 0 ? slot_ent(d->e.slots[i]) : NULL;
+  LfsGroup *g = e != NULL ? ent_file_group(e) : NULL;
+  return g != NULL && g->ino == ino && lfsi_group_dev(c, g) == dev ? e : NULL;
 }
 
 int
@@ -487,21 +414,23 @@ lfs_index_add_file(LfsIndex *idx, const char *dir, const char *name, dev_t dev, 
     return EINVAL;
 
   g_rw_lock_writer_lock(&idx->lock);
+  LfsContents *c = &idx->c;
   LfsDir *d = lfsi_dir_lookup(idx, dir, TRUE);
-  const char *n = lfsi_name_ref(&idx->c, name);
-  gboolean fresh = upsert_clear(idx, d, n, dev, ino, TAG_FILE);
+  guint32 h = lfsi_hash(name);
+  gint i = lfsi_tab_find(&d->e, name, h);
+  LfsEnt *same = same_file(c, d, i, dev, ino);
+  if (i >= 0 && (same == NULL || nlink <= 1))
+    remove_at(idx, d, i, RM_DROP);
   if (nlink <= 1) {
-    if (!fresh)
-      remove_at(idx, d, lfsi_slot_find(d, n), RM_DROP);
     dissolve_inode(idx, dev, ino);
   } else {
-    LfsGroup *g = group_get(&idx->c, dev, ino, nlink);
-    if (fresh) {
-      group_add_path(&idx->c, g, d, n);
-      lfsi_slot_insert(d, lfsi_name_dup(n), SLOT_VAL(g, TAG_FILE));
+    LfsGroup *g = lfsi_group_get(c, dev, ino, nlink);
+    if (same == NULL) {
+      LfsEnt *e = ent_new(c, d, name, (uintptr_t)g | ENT_FILE);
+      lfsi_group_add_path(c, g, e);
+      lfsi_tab_insert(c->arena, &d->e, SLOT_VAL(e, TAG_ENT), h);
     }
   }
-  lfsi_name_unref(&idx->c, n);
   lfsi_queue_prune(idx, d);
   change_end(idx, TRUE);
   return 0;
@@ -510,13 +439,15 @@ lfs_index_add_file(LfsIndex *idx, const char *dir, const char *name, dev_t dev, 
 /* The symlink at slot @i of @d if it is (@dev, @ino) with one name and
  * @target: seen again, it needs no new record. */
 static LfsLink *
-same_symlink(LfsDir *d, gint i, dev_t dev, ino_t ino, guint64 nlink, const char *target)
+same_symlink(LfsContents *c, LfsDir *d, gint i, dev_t dev, ino_t ino, guint64 nlink,
+             const char *target)
 {
-  if (i < 0 || SLOT_TAG(d->e.slots[i].val) != TAG_LINK || nlink > 1)
+  LfsEnt *e = i >= 0 ? slot_ent(d->e.slots[i]) : NULL;
+  LfsLink *l = e != NULL ? ent_link(e) : NULL;
+  if (l == NULL || nlink > 1 || l->group != NULL)
     return NULL;
-  LfsLink *l = SLOT_PTR(d->e.slots[i].val);
-  gboolean same = l->group == NULL && l->dev == dev && l->ino == ino &&
-                  strcmp(l->target, target) == 0;
+  gboolean same = l->ino == ino && lfsi_dev_of(c, l->dev) == dev &&
+                  strcmp(link_target(l), target) == 0;
   return same ? l : NULL;
 }
 
@@ -539,32 +470,31 @@ lfs_index_add_symlink(LfsIndex *idx, const char *dir, const char *name, dev_t de
     return EINVAL;
 
   g_rw_lock_writer_lock(&idx->lock);
+  LfsContents *c = &idx->c;
   LfsDir *d = lfsi_dir_lookup(idx, dir, TRUE);
-  const char *n = lfsi_name_ref(&idx->c, name);
-  LfsLink *same = same_symlink(d, lfsi_slot_find(d, n), dev, ino, nlink, target);
+  guint32 h = lfsi_hash(name);
+  gint i = lfsi_tab_find(&d->e, name, h);
+  LfsLink *same = same_symlink(c, d, i, dev, ino, nlink, target);
   if (same != NULL) {
     same->applied = ++idx->next_ticket;
-    gboolean changed = link_set_resolution(idx, same, res);
-    lfsi_name_unref(&idx->c, n);
-    change_end(idx, changed);
+    change_end(idx, link_set_resolution(idx, same, res));
     return 0;
   }
-  upsert_clear(idx, d, n, dev, ino, TAG_LINK);
-  LfsLink *l = link_new(&idx->c, target);
-  l->dir = d;
-  l->name = lfsi_name_dup(n);
-  l->dev = dev;
+  if (i >= 0)
+    remove_at(idx, d, i, RM_DROP);
+  LfsLink *l = link_new(c, target);
+  l->ent = ent_new(c, d, name, (uintptr_t)l | ENT_LINK);
+  l->dev = lfsi_dev_index(c, dev);
   l->ino = ino;
   l->applied = ++idx->next_ticket;
-  lfsi_slot_insert(d, l->name, SLOT_VAL(l, TAG_LINK));
+  lfsi_tab_insert(c->arena, &d->e, SLOT_VAL(l->ent, TAG_ENT), h);
   link_set_resolution(idx, l, res);
   if (nlink > 1) {
-    l->group = group_get(&idx->c, dev, ino, nlink);
-    group_add_path(&idx->c, l->group, d, l->name);
+    l->group = lfsi_group_get(c, dev, ino, nlink);
+    lfsi_group_add_path(c, l->group, l->ent);
   } else {
     dissolve_inode(idx, dev, ino);
   }
-  lfsi_name_unref(&idx->c, n);
   lfsi_queue_prune(idx, d);
   change_end(idx, TRUE);
   return 0;
@@ -609,34 +539,6 @@ is_ancestor_or_self(const char *adir, const char *aname, const char *bdir,
   return strncmp(a, b, alen) == 0 && (b[alen] == '\0' || b[alen] == '/');
 }
 
-/* Take the entry out of slot @i of @d, keeping its name reference. */
-static LfsSlot
-slot_take(LfsDir *d, gint i)
-{
-  LfsSlot s = d->e.slots[i];
-  lfsi_slot_delete(d, i);
-  return s;
-}
-
-/* Put the entry @s, taken from @od, at @dir/@name, which holds nothing;
- * then drop the reference to its old name. */
-static void
-entry_put(LfsIndex *idx, LfsSlot s, LfsDir *od, const char *dir, const char *name)
-{
-  LfsDir *nd = lfsi_dir_lookup(idx, dir, TRUE);
-  const char *nn = lfsi_name_ref(&idx->c, name);
-  lfsi_slot_insert(nd, nn, s.val);
-  entry_moved(s.val, od, s.name, nd, nn);
-  lfsi_queue_prune(idx, nd);
-}
-
-static void
-entry_put_done(LfsIndex *idx, LfsSlot s, LfsDir *od)
-{
-  lfsi_name_unref(&idx->c, s.name);
-  lfsi_queue_prune(idx, od);
-}
-
 int
 lfs_index_rename(LfsIndex *idx, const char *olddir, const char *oldname,
                  const char *newdir, const char *newname)
@@ -656,8 +558,8 @@ lfs_index_rename(LfsIndex *idx, const char *olddir, const char *oldname,
   gboolean have_old = entry_find(idx, olddir, oldname, &od, &oi);
   gboolean have_new = entry_find(idx, newdir, newname, &nd, &ni);
   if (have_old && have_new) {
-    LfsGroup *g = entry_group(od->e.slots[oi].val);
-    if (g != NULL && g == entry_group(nd->e.slots[ni].val)) {
+    LfsGroup *g = slot_group(od->e.slots[oi]);
+    if (g != NULL && g == slot_group(nd->e.slots[ni])) {
       change_end(idx, FALSE); /* two names of one inode: rename does nothing */
       return 0;
     }
@@ -665,9 +567,9 @@ lfs_index_rename(LfsIndex *idx, const char *olddir, const char *oldname,
   if (have_new)
     remove_at(idx, nd, ni, RM_UNLINK);
   if (have_old && entry_find(idx, olddir, oldname, &od, &oi)) {
-    LfsSlot s = slot_take(od, oi);
-    entry_put(idx, s, od, newdir, newname);
-    entry_put_done(idx, s, od);
+    uintptr_t v = od->e.slots[oi];
+    lfsi_tab_delete(idx->c.arena, &od->e, oi);
+    entry_put(idx, v, od, lfsi_dir_lookup(idx, newdir, TRUE), newname);
   }
   change_end(idx, have_old || have_new);
   return 0;
@@ -686,29 +588,31 @@ lfs_index_exchange(LfsIndex *idx, const char *dir1, const char *name1, const cha
     return EINVAL;
 
   g_rw_lock_writer_lock(&idx->lock);
+  LfsArena *a = idx->c.arena;
   LfsDir *d1, *d2;
   gint i1, i2;
   gboolean have1 = entry_find(idx, dir1, name1, &d1, &i1);
   gboolean have2 = entry_find(idx, dir2, name2, &d2, &i2);
-  LfsGroup *g1 = have1 ? entry_group(d1->e.slots[i1].val) : NULL;
-  LfsGroup *g2 = have2 ? entry_group(d2->e.slots[i2].val) : NULL;
+  LfsGroup *g1 = have1 ? slot_group(d1->e.slots[i1]) : NULL;
+  LfsGroup *g2 = have2 ? slot_group(d2->e.slots[i2]) : NULL;
   if ((!have1 && !have2) || (g1 != NULL && g1 == g2)) {
     change_end(idx, FALSE);
     return 0;
   }
-  LfsSlot s1 = {0}, s2 = {0};
+  uintptr_t v1 = 0, v2 = 0;
+  if (have1) {
+    v1 = d1->e.slots[i1];
+    lfsi_tab_delete(a, &d1->e, i1);
+  }
+  if (have2) {
+    i2 = lfsi_dir_find(d2, name2); /* the delete may have moved it */
+    v2 = d2->e.slots[i2];
+    lfsi_tab_delete(a, &d2->e, i2);
+  }
   if (have1)
-    s1 = slot_take(d1, i1);
+    entry_put(idx, v1, d1, have2 ? d2 : lfsi_dir_lookup(idx, dir2, TRUE), name2);
   if (have2)
-    s2 = slot_take(d2, lfsi_slot_find(d2, lfsi_name_find(&idx->c, name2)));
-  if (have1)
-    entry_put(idx, s1, d1, dir2, name2);
-  if (have2)
-    entry_put(idx, s2, d2, dir1, name1);
-  if (have1)
-    entry_put_done(idx, s1, d1);
-  if (have2)
-    entry_put_done(idx, s2, d2);
+    entry_put(idx, v2, d2, have1 ? d1 : lfsi_dir_lookup(idx, dir1, TRUE), name1);
   change_end(idx, TRUE);
   return 0;
 }
@@ -718,14 +622,11 @@ lfs_index_update_nlink(LfsIndex *idx, dev_t dev, ino_t ino, guint64 nlink)
 {
   g_rw_lock_writer_lock(&idx->lock);
   LfsGroup *g = lfsi_group_find(&idx->c, dev, ino);
-  gboolean changed = g != NULL && g->nlink != nlink;
-  if (changed && nlink <= 1) {
+  gboolean changed = g != NULL && g->nlink != MIN(nlink, (guint64)G_MAXUINT32);
+  if (changed && nlink <= 1)
     group_dissolve(idx, g);
-  } else if (changed) {
-    group_account(&idx->c, g, -1);
-    g->nlink = nlink;
-    group_account(&idx->c, g, +1);
-  }
+  else if (changed)
+    lfsi_group_set_nlink(&idx->c, g, nlink);
   change_end(idx, changed);
   return 0;
 }
@@ -740,9 +641,8 @@ lfs_index_set_resolution(LfsIndex *idx, const char *dir, const char *name, guint
   g_rw_lock_writer_lock(&idx->lock);
   LfsDir *d;
   gint i;
-  LfsLink *l = NULL;
-  if (entry_find(idx, dir, name, &d, &i) && SLOT_TAG(d->e.slots[i].val) == TAG_LINK)
-    l = SLOT_PTR(d->e.slots[i].val);
+  LfsEnt *e = entry_find(idx, dir, name, &d, &i) ? slot_ent(d->e.slots[i]) : NULL;
+  LfsLink *l = e != NULL ? ent_link(e) : NULL;
   gboolean stored = l != NULL && ticket > idx->ticket_floor && ticket >= l->applied;
   gboolean changed = FALSE;
   if (stored) {

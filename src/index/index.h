@@ -254,6 +254,15 @@ GPtrArray *lfs_index_list_groups(LfsIndex *idx, gboolean with_paths);
 /* inodes/INO: the group (@dev, @ino) with all its paths, or NULL. */
 LfsGroupInfo *lfs_index_get_group(LfsIndex *idx, dev_t dev, ino_t ino);
 
+/* The group (@dev, @ino) without its paths (O(1) whatever its size), or
+ * NULL. */
+LfsGroupInfo *lfs_index_get_group_counts(LfsIndex *idx, dev_t dev, ino_t ino);
+
+/* One path of the group (@dev, @ino): the @k-th in an order of the
+ * index's choosing (stable while the group does not change), or NULL past
+ * the last.  O(1) for small k, whatever the group's size. */
+char *lfs_index_group_path(LfsIndex *idx, dev_t dev, ino_t ino, guint k);
+
 /* all-dangling/: every dangling symlink, sorted by flat. */
 GPtrArray *lfs_index_list_all_dangling(LfsIndex *idx);
 

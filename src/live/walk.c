@@ -262,7 +262,7 @@ flush_counts(Walk *w, Counts *n)
 gboolean
 lfs_scan_names_missing(LfsCtx *c, const LfsInoKey *k)
 {
-  g_autoptr(LfsGroupInfo) g = lfs_index_get_group(c->index, k->dev, k->ino);
+  g_autoptr(LfsGroupInfo) g = lfs_index_get_group_counts(c->index, k->dev, k->ino);
   return g != NULL && g->npaths < g->nlink;
 }
 

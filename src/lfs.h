@@ -21,6 +21,8 @@ typedef struct LfsWatch LfsWatch;
 typedef struct LfsVinval LfsVinval;
 typedef struct LfsKpass LfsKpass;
 typedef struct LfsDevio LfsDevio;
+typedef struct LfsLocks LfsLocks;
+typedef struct LfsLockWaits LfsLockWaits;
 
 struct LfsCtx {
   LfsOptions opt;
@@ -56,10 +58,12 @@ struct LfsCtx {
    * stale (the index changed, or the owner or times of what a virtual
    * entry describes): drop it, waiting for that briefly if wait. */
   void (*view_stale)(LfsCtx *c, gboolean wait);
-  LfsKpass *kpass;  /* FUSE passthrough (kpass.c), or NULL */
-  LfsDevio *devio;  /* how requests are read (devio.c), or NULL */
-  LfsProcFd procfd; /* O_PATH descriptors' files by name (procfd.h) */
-  LfsLog *log;      /* where warnings go (core/log.h) */
+  LfsKpass *kpass;         /* FUSE passthrough (kpass.c), or NULL */
+  LfsDevio *devio;         /* how requests are read (devio.c), or NULL */
+  LfsProcFd procfd;        /* O_PATH descriptors' files by name (procfd.h) */
+  LfsLog *log;             /* where warnings go (core/log.h) */
+  LfsLocks *locks;         /* POSIX locks of the view on the source (locks.h) */
+  LfsLockWaits *lockwaits; /* lock requests waiting (lockwait.h) */
 };
 
 static inline LfsCtx *

@@ -14,6 +14,8 @@
 #include "core/log.h"
 #include "devio/devio.h"
 #include "devio/kpass.h"
+#include "passthrough/lockwait.h"
+#include "passthrough/locks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -272,6 +274,9 @@ lfs_init(void *userdata, struct fuse_conn_info *conn)
 {
   if (conn->capable & FUSE_CAP_FLOCK_LOCKS)
     conn->want |= FUSE_CAP_FLOCK_LOCKS;
+  /* fcntl locks become locks on the source (passthrough/locks.h). */
+  if (conn->capable & FUSE_CAP_POSIX_LOCKS)
+    conn->want |= FUSE_CAP_POSIX_LOCKS;
   if (conn->capable & FUSE_CAP_SPLICE_WRITE)
     conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
   if (conn->capable & FUSE_CAP_SPLICE_READ)
@@ -297,7 +302,7 @@ attach_devio(LfsCtx *c, struct fuse_session *se)
   c->kpass = lfs_kpass_new(c->opt.passthrough);
   if (c->kpass == NULL && c->opt.spin_us == 0)
     return;
-  c->devio = lfs_devio_new(c->opt.spin_us, c->kpass);
+  c->devio = lfs_devio_new(c->opt.spin_us, c->kpass, !c->source_flushes);
   int err = lfs_devio_attach(c->devio, se);
   if (err != 0) {
     lfs_warn("no FUSE passthrough or spin: %s", g_strerror(err));
@@ -339,6 +344,8 @@ serve_mounted(LfsCtx *c, struct fuse_session *se, struct fuse_cmdline_opts *fo)
   lfs_scan_start(c);
   lfs_watch_run(c);
   int ret = run_loop(se, fo);
+  /* Lock waits still going are answered EINTR. */
+  g_clear_pointer(&c->lockwaits, lfs_lockwaits_free);
   lfs_scan_stop(c);
   lfs_watch_stop(c);
   lfs_vinval_stop(c);
@@ -360,6 +367,7 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
   if (se == NULL)
     return 1;
   c->se = se;
+  c->lockwaits = lfs_lockwaits_new();
   int ret = 1;
   /* libfuse only takes signals left at their default; a shell starting us
    * in the background sets SIGINT to ignored, yet SIGINT must unmount. */
@@ -372,6 +380,7 @@ run_session(LfsCtx *c, struct fuse_args *args, struct fuse_cmdline_opts *fo)
       ret = serve_mounted(c, se, fo);
     fuse_remove_signal_handlers(se);
   }
+  g_clear_pointer(&c->lockwaits, lfs_lockwaits_free);
   fuse_session_destroy(se);
   g_clear_pointer(&c->devio, lfs_devio_free);
   g_clear_pointer(&c->kpass, lfs_kpass_free);
@@ -469,6 +478,7 @@ prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
   lfs_options_init(&ctx.opt);
   ctx.index = lfs_index_new();
   ctx.vnodes = lfs_vnodes_new();
+  ctx.locks = lfs_locks_new(&ctx.procfd);
   g_rw_lock_init(&ctx.change_lock);
   g_rw_lock_init(&ctx.vreply_lock);
   ctx.scan = lfs_scan_new();
@@ -480,6 +490,7 @@ prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
   }
   lfs_watch_stop(&ctx); /* if the session never ran */
   lfs_vnodes_free(&ctx, ctx.vnodes);
+  lfs_locks_free(ctx.locks);
   lfs_itab_free(ctx.itab);
   lfs_index_free(ctx.index);
   if (ctx.root.fd >= 0)

@@ -37,6 +37,7 @@
 struct LfsDevio {
   guint spin_us;
   LfsKpass *kpass;
+  gboolean flush_quick;
 
   pthread_mutex_t lock;
   pthread_cond_t followers; /* the role became free */
@@ -62,11 +63,12 @@ struct LfsDevio {
 static void give_role_cleanup(void *p);
 
 LfsDevio *
-lfs_devio_new(guint spin_us, LfsKpass *kpass)
+lfs_devio_new(guint spin_us, LfsKpass *kpass, gboolean flush_quick)
 {
   LfsDevio *d = g_new0(LfsDevio, 1);
   d->spin_us = spin_us;
   d->kpass = kpass;
+  d->flush_quick = flush_quick;
   d->nonblocking_fd = -1;
   pthread_mutex_init(&d->lock, NULL);
   pthread_condattr_t attr;
@@ -93,9 +95,18 @@ lfs_devio_free(LfsDevio *d)
 
 /* Whether the reader keeps its role after a request with this opcode. */
 static gboolean
-quick_opcode(guint32 opcode)
+quick_opcode(const LfsDevio *d, guint32 opcode)
 {
   switch (opcode) {
+  /* A close drops the caller's POSIX locks (closing descriptors that
+   * hold no file data alone); where the source's filesystem has a flush
+   * of its own, it may write back and wait: */
+  case FUSE_FLUSH:
+    return d->flush_quick;
+  /* A lock test; lock requests that may wait, wait in threads of their
+   * own, but a lock had drops the view's cache of the file, which waits
+   * for the reads in flight: they are handed over. */
+  case FUSE_GETLK:
   case FUSE_LOOKUP:
   case FUSE_GETATTR:
   case FUSE_READLINK:
@@ -326,7 +337,7 @@ keeps_role(LfsDevio *d, const void *buf, ssize_t n)
 {
   if (n < (ssize_t)sizeof(struct fuse_in_header))
     return FALSE;
-  if (!quick_opcode(((const struct fuse_in_header *)buf)->opcode))
+  if (!quick_opcode(d, ((const struct fuse_in_header *)buf)->opcode))
     return FALSE;
   if (d->handoffs > 0) {
     d->handoffs--;

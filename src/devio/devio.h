@@ -11,7 +11,8 @@
  * read(2): a request that comes within that time costs no wake-up. After
  * a request that is answered from memory or with one quick system call
  * (lookups, attributes, extended attributes, directory listings, create,
- * unlink, release) the reader stays the reader and serves the next
+ * unlink, release, lock tests, and closes where the source's filesystem
+ * has no flush) the reader stays the reader and serves the next
  * request itself. Before any other request (opens, reads and writes,
  * locks, fsync, truncation, and forgets, whose last close of an unlinked
  * file is where the source's filesystem frees it: anything that may wait)
@@ -37,8 +38,9 @@
 typedef struct LfsDevio LfsDevio;
 typedef struct LfsKpass LfsKpass;
 
-/* kpass: NULL when there is no FUSE passthrough. */
-LfsDevio *lfs_devio_new(guint spin_us, LfsKpass *kpass);
+/* kpass: NULL when there is no FUSE passthrough. flush_quick: a FLUSH
+ * does not wait (the source's filesystem has no flush of its own). */
+LfsDevio *lfs_devio_new(guint spin_us, LfsKpass *kpass, gboolean flush_quick);
 void lfs_devio_free(LfsDevio *d);
 
 /* Install the hooks on a mounted session, before its loop starts. The

@@ -5,6 +5,8 @@
 #include "live/update.h"
 
 #include "creds.h"
+#include "lockwait.h"
+#include "locks.h"
 #include "core/fdutil.h"
 #include "devio/kpass.h"
 
@@ -27,26 +29,66 @@ drop_direct(int fd)
   return fcntl(fd, F_SETFL, fl & ~O_DIRECT) < 0 ? errno : 0;
 }
 
-/* fi->fh is set. With FUSE passthrough the kernel does the file's I/O
- * itself; a file it would not take is served with direct_io, as the
- * kernel does not mix cached and passthrough opens of one inode. */
-static void
-set_open_flags(LfsCtx *c, LfsInode *i, struct fuse_file_info *fi)
+/* The view's page cache of i, with the source file's attributes now
+ * (fd: a descriptor of it): whether it may be kept. One that may hold
+ * older data than the source is dropped before the reply (also when
+ * another open races with this one: it finds it stale too until the drop
+ * is recorded), and what the source is now is recorded. at_open: an
+ * inode never opened has nothing cached yet. */
+static gboolean
+page_cache_sync(LfsCtx *c, fuse_ino_t ino, LfsInode *i, int fd, gboolean at_open)
 {
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+    return FALSE;
+  switch (lfs_itab_cache_state(c->itab, i, &st)) {
+  case LFS_PCACHE_AGREES:
+    return TRUE;
+  case LFS_PCACHE_EMPTY:
+    if (at_open)
+      break;
+    /* fall through */
+  default:
+    fuse_lowlevel_notify_inval_inode(c->se, ino, 0, 0);
+    break;
+  }
+  lfs_itab_cache_agree(c->itab, i, &st);
+  return FALSE;
+}
+
+/* fi->fh is set. The view's page cache of the file is kept from one open
+ * to the next while the source file has not changed (cache=auto), always
+ * (cache=always), or never. With FUSE passthrough the kernel does the
+ * file's I/O itself; a file it would not take is served with direct_io,
+ * as the kernel does not mix cached and passthrough opens of one inode. */
+static void
+set_open_flags(LfsCtx *c, fuse_ino_t ino, LfsInode *i, struct fuse_file_info *fi)
+{
+  int fd = lfs_fh_fd(fi);
   fi->direct_io = (fi->flags & O_DIRECT) != 0;
-  fi->keep_cache = c->opt.cache == LFS_CACHE_ALWAYS;
+  if (c->opt.cache == LFS_CACHE_ALWAYS)
+    fi->keep_cache = 1;
+  else if (fi->flags & O_TRUNC)
+    fi->keep_cache = 0; /* the kernel truncates it */
+  else
+    fi->keep_cache =
+        page_cache_sync(c, ino, i, fd, TRUE) && c->opt.cache != LFS_CACHE_NEVER;
   if (!lfs_kpass_active(c->kpass))
     return;
   /* The kernel refuses keep_cache with passthrough (EIO at open); the
    * view has no page cache of its own for such files anyway. */
   fi->keep_cache = 0;
-  if (!lfs_kpass_open(c->kpass, i, lfs_fh_fd(fi), &fi->fh))
+  if (!lfs_kpass_open(c->kpass, i, fd, &fi->fh))
     fi->direct_io = 1;
 }
 
+/* The last close of an open file: the locks taken through it go (OFD
+ * locks live as long as their open file), before its descriptor number
+ * can be had again. */
 static void
 release_fh(LfsCtx *c, LfsInode *i, struct fuse_file_info *fi)
 {
+  lfs_locks_release(c->locks, i, lfs_fh_fd(fi));
   lfs_kpass_release(c->kpass, i, fi->fh);
   close(lfs_fh_fd(fi));
 }
@@ -76,7 +118,7 @@ fo_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     return;
   }
   fi->fh = (uint64_t)fd;
-  set_open_flags(c, i, fi);
+  set_open_flags(c, ino, i, fi);
   if (fuse_reply_open(req, fi) != 0)
     release_fh(c, i, fi);
 }
@@ -117,7 +159,7 @@ do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
   LfsInode *i = lfs_itab_found(c->itab, p, name, &st, NULL);
   lfs_fill_entry(c, i, &st, e);
   fi->fh = (uint64_t)g_steal_fd(&fd);
-  set_open_flags(c, i, fi);
+  set_open_flags(c, e->ino, i, fi);
   return 0;
 }
 
@@ -162,19 +204,19 @@ fo_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t o
     fuse_reply_write(req, (size_t)res);
 }
 
+/* A close(2) of a descriptor of the file: the POSIX locks of the caller's
+ * file table on it go, whichever descriptor took them (locks.h). Then
+ * what a close of a duplicate does on filesystems that write back on
+ * close (NFS, SMB, FUSE): report their errors. */
 static void
 fo_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-  /* The kernel keeps POSIX locks itself; what a close of a duplicate
-   * still does is report the errors of filesystems that write back on
-   * close (NFS, SMB, FUSE). Elsewhere there is nothing to do: ENOSYS
-   * tells the kernel to stop asking, which saves a round trip per close. */
-  if (!lfs_ctx(req)->source_flushes) {
-    fuse_reply_err(req, ENOSYS);
-    return;
-  }
-  int res = close(dup(lfs_fh_fd(fi)));
-  fuse_reply_err(req, res < 0 ? errno : 0);
+  LfsCtx *c = lfs_ctx(req);
+  lfs_locks_flush(c->locks, lfs_inode(req, ino), fi->lock_owner);
+  int err = 0;
+  if (c->source_flushes && close(dup(lfs_fh_fd(fi))) < 0)
+    err = errno;
+  fuse_reply_err(req, err);
 }
 
 static void
@@ -223,11 +265,119 @@ fo_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file
     fuse_reply_lseek(req, res);
 }
 
+/* ---- locks: tried at once; one that must wait is waited for in a thread
+ * of its own (lockwait.h), never in a worker of libfuse's. ---- */
+
+/* A lock had: the view's page cache and attributes of the file may be
+ * older than the source, where another process wrote them under its own
+ * lock; they are dropped before the caller, who now holds the lock, reads
+ * (as NFS does). Writes through the view reach the source as they are
+ * made (no writeback cache), so nothing is to be written back first. */
+typedef struct {
+  LfsCtx *c;
+  fuse_ino_t ino;
+  int fd; /* the handle's */
+  gboolean unlock;
+} LockReply;
+
+static void
+lock_had(const LockReply *r, int err)
+{
+  if (err == 0 && !r->unlock)
+    page_cache_sync(r->c, r->ino, lfs_itab_get(r->c->itab, r->ino), r->fd, FALSE);
+}
+
+static void
+reply_lock_free(fuse_req_t req, gpointer data, int err)
+{
+  lock_had(data, err);
+  g_free(data);
+  fuse_reply_err(req, err);
+}
+
+typedef struct {
+  LockReply r; /* first: freed as one */
+  int fd;
+  int op;
+} FlockArgs;
+
+static int
+flock_call(gpointer p)
+{
+  const FlockArgs *a = p;
+  return flock(a->fd, a->op) < 0 ? errno : 0;
+}
+
 static void
 fo_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 {
-  int res = flock(lfs_fh_fd(fi), op);
-  fuse_reply_err(req, res < 0 ? errno : 0);
+  LfsCtx *c = lfs_ctx(req);
+  FlockArgs a = {
+      .r = {.c = c, .ino = ino, .fd = lfs_fh_fd(fi), .unlock = (op & LOCK_UN) != 0},
+      .fd = lfs_fh_fd(fi),
+      .op = op};
+  int err = flock(a.fd, op | LOCK_NB) < 0 ? errno : 0;
+  if (err == EWOULDBLOCK && !(op & LOCK_NB)) {
+    FlockArgs *w = g_memdup2(&a, sizeof a);
+    err = lfs_lockwaits_start(c->lockwaits, req, flock_call, reply_lock_free, w);
+    if (err == 0)
+      return;
+    g_free(w);
+  }
+  lock_had(&a.r, err);
+  fuse_reply_err(req, err);
+}
+
+static void
+fo_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock)
+{
+  LfsCtx *c = lfs_ctx(req);
+  int err =
+      lfs_locks_get(c->locks, lfs_inode(req, ino), lfs_fh_fd(fi), fi->lock_owner, lock);
+  if (err != 0)
+    fuse_reply_err(req, err);
+  else
+    fuse_reply_lock(req, lock);
+}
+
+typedef struct {
+  LockReply r; /* first: freed as one */
+  LfsLocks *locks;
+  LfsInode *node;
+  int fd;
+  uint64_t owner;
+  struct flock lk;
+} SetlkArgs;
+
+static int
+setlk_call(gpointer p)
+{
+  const SetlkArgs *a = p;
+  return lfs_locks_set(a->locks, a->node, a->fd, a->owner, &a->lk, TRUE);
+}
+
+static void
+fo_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock,
+         int sleep)
+{
+  LfsCtx *c = lfs_ctx(req);
+  SetlkArgs a = {
+      .r = {.c = c, .ino = ino, .fd = lfs_fh_fd(fi), .unlock = lock->l_type == F_UNLCK},
+      .locks = c->locks,
+      .node = lfs_inode(req, ino),
+      .fd = lfs_fh_fd(fi),
+      .owner = fi->lock_owner,
+      .lk = *lock};
+  int err = lfs_locks_set(a.locks, a.node, a.fd, a.owner, &a.lk, FALSE);
+  if (err == EAGAIN && sleep) {
+    SetlkArgs *w = g_memdup2(&a, sizeof a);
+    err = lfs_lockwaits_start(c->lockwaits, req, setlk_call, reply_lock_free, w);
+    if (err == 0)
+      return;
+    g_free(w);
+  }
+  lock_had(&a.r, err);
+  fuse_reply_err(req, err);
 }
 
 /* Extended attributes go through /proc/self/fd/N (procfd.h): O_PATH
@@ -323,6 +473,8 @@ lfs_fileops_ops(struct fuse_lowlevel_ops *ops)
   ops->copy_file_range = fo_copy_file_range;
   ops->lseek = fo_lseek;
   ops->flock = fo_flock;
+  ops->getlk = fo_getlk;
+  ops->setlk = fo_setlk;
   ops->getxattr = fo_getxattr;
   ops->listxattr = fo_listxattr;
   ops->setxattr = fo_setxattr;

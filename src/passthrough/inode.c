@@ -6,9 +6,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CLOSE_BATCH 32
+/* Timestamps come from a clock that ticks every few milliseconds (the
+ * kernel's coarse clock; finer where it knows they were looked at): a
+ * file changed again within this much of its last change may keep its
+ * times. */
+#define TIMESTAMP_GRAIN_NS (20 * 1000 * 1000)
+
+/* The source file's attributes when the view's page cache of it last
+ * agreed with it (cache.c's use, see inode.h). */
+typedef struct {
+  struct timespec mtime;
+  struct timespec ctime;
+  off_t size;
+  gboolean sure; /* no change can have kept these times */
+} CacheSnap;
 
 struct LfsInode {
   dev_t dev; /* key, with ino */
@@ -24,6 +39,7 @@ struct LfsInode {
   gboolean in_lru;
   LfsInode *parent; /* (parent, name): how to open it again */
   char *name;
+  CacheSnap *snap; /* regular files opened through the view, or NULL */
   GList lru;
   GList all; /* in LfsInodeTable.all, hashed or not */
 };
@@ -153,6 +169,7 @@ free_record(LfsInodeTable *t, LfsInode *i)
       t->nfds--;
   }
   g_free(i->name);
+  g_free(i->snap);
   g_free(i);
 }
 
@@ -575,6 +592,44 @@ lfs_itab_stats(LfsInodeTable *t, LfsItabStats *out)
   out->inodes = g_hash_table_size(t->by_key);
   out->cached_fds = t->lru.length;
   out->kept_fds = (guint)t->nfds;
+  itab_unlock(t);
+}
+
+static gboolean
+same_time(const struct timespec *a, const struct timespec *b)
+{
+  return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+LfsPageCache
+lfs_itab_cache_state(LfsInodeTable *t, LfsInode *i, const struct stat *st)
+{
+  g_mutex_lock(&t->lock);
+  const CacheSnap *s = i->snap;
+  LfsPageCache r = LFS_PCACHE_EMPTY;
+  if (s != NULL)
+    r = s->sure && s->size == st->st_size && same_time(&s->mtime, &st->st_mtim) &&
+                same_time(&s->ctime, &st->st_ctim)
+            ? LFS_PCACHE_AGREES
+            : LFS_PCACHE_STALE;
+  itab_unlock(t);
+  return r;
+}
+
+void
+lfs_itab_cache_agree(LfsInodeTable *t, LfsInode *i, const struct stat *st)
+{
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  gint64 age = (gint64)(now.tv_sec - st->st_ctim.tv_sec) * 1000000000 +
+               (now.tv_nsec - st->st_ctim.tv_nsec);
+  g_mutex_lock(&t->lock);
+  if (i->snap == NULL)
+    i->snap = g_new0(CacheSnap, 1);
+  *i->snap = (CacheSnap){.mtime = st->st_mtim,
+                         .ctime = st->st_ctim,
+                         .size = st->st_size,
+                         .sure = age > TIMESTAMP_GRAIN_NS};
   itab_unlock(t);
 }
 

@@ -119,6 +119,24 @@ lfs_unpin(LfsPin *pin)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(LfsPin, lfs_unpin)
 
+/* The view's page cache of a regular file and the source file. The kernel
+ * keeps what was read through the view; linkfs keeps, per inode, the
+ * source's mtime, ctime and size from when that cache last agreed with
+ * the source (dropped, or empty). A change made in the source changes
+ * them (ctime always), so while they are the same the cache may be kept
+ * (keep_cache at open, no drop when a lock is had). A record taken within
+ * the timestamps' granularity of the file's last change cannot tell a
+ * change made right after it: it never agrees. */
+typedef enum {
+  LFS_PCACHE_EMPTY,  /* never opened since the kernel learned the inode */
+  LFS_PCACHE_AGREES, /* st is what was recorded, surely */
+  LFS_PCACHE_STALE,  /* it may hold data older than the source's */
+} LfsPageCache;
+LfsPageCache lfs_itab_cache_state(LfsInodeTable *t, LfsInode *i, const struct stat *st);
+/* The cache holds nothing older than the source file with attributes st
+ * (taken before it was dropped). */
+void lfs_itab_cache_agree(LfsInodeTable *t, LfsInode *i, const struct stat *st);
+
 /* Keep i (and so its ancestors) alive beyond the kernel's references. */
 void lfs_itab_ref(LfsInodeTable *t, LfsInode *i);
 void lfs_itab_unref(LfsInodeTable *t, LfsInode *i);

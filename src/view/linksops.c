@@ -285,6 +285,29 @@ d_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
     lfs_ctx(req)->real_ops.flock(req, ino, fi, op);
 }
 
+/* A virtual file is read-only and never changes: no lock conflicts on it
+ * (write locks need a descriptor open for writing, which it never has). */
+static void
+d_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock)
+{
+  if (!lfs_is_virtual(ino)) {
+    lfs_ctx(req)->real_ops.getlk(req, ino, fi, lock);
+    return;
+  }
+  lock->l_type = F_UNLCK;
+  fuse_reply_lock(req, lock);
+}
+
+static void
+d_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock,
+        int sleep)
+{
+  if (lfs_is_virtual(ino))
+    fuse_reply_err(req, 0);
+  else
+    lfs_ctx(req)->real_ops.setlk(req, ino, fi, lock, sleep);
+}
+
 static void
 d_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
                   struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
@@ -334,6 +357,8 @@ lfs_links_ops(LfsCtx *c, struct fuse_lowlevel_ops *ops)
   ops->fsync = d_fsync;
   ops->lseek = d_lseek;
   ops->flock = d_flock;
+  ops->getlk = d_getlk;
+  ops->setlk = d_setlk;
   ops->copy_file_range = d_copy_file_range;
   ops->fallocate = d_fallocate;
 }

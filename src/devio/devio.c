@@ -53,6 +53,12 @@ struct LfsDevio {
    * ends (-o max_idle_threads) while it holds the role gives it up. */
   pthread_key_t exit_key;
 
+  /* Lock requests that may wait (SETLKW) between their read and their
+   * reply: the only requests an INTERRUPT is passed on for. */
+  GMutex waits_lock;
+  GHashTable *waits; /* unique (guint64 *) */
+  gint nwaits;       /* atomic: its size, to skip the lock */
+
   /* The reader's own. */
   guint skip;
   guint misses;
@@ -69,6 +75,8 @@ lfs_devio_new(guint spin_us, LfsKpass *kpass, gboolean flush_quick)
   d->spin_us = spin_us;
   d->kpass = kpass;
   d->flush_quick = flush_quick;
+  g_mutex_init(&d->waits_lock);
+  d->waits = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   d->nonblocking_fd = -1;
   pthread_mutex_init(&d->lock, NULL);
   pthread_condattr_t attr;
@@ -87,6 +95,8 @@ lfs_devio_free(LfsDevio *d)
   if (d == NULL)
     return;
   pthread_key_delete(d->exit_key);
+  g_hash_table_unref(d->waits);
+  g_mutex_clear(&d->waits_lock);
   pthread_cond_destroy(&d->followers);
   pthread_cond_destroy(&d->standby_cond);
   pthread_mutex_destroy(&d->lock);
@@ -367,20 +377,77 @@ read_as_reader(LfsDevio *d, int fd, void *buf, size_t len)
   return n;
 }
 
+/* INTERRUPTs. linkfs acts on one only for a lock request that waits
+ * (lockwait.h, through libfuse's interrupt callback). libfuse keeps an
+ * INTERRUPT whose request it no longer knows (answered meanwhile) until
+ * the next request comes, and never frees it if none comes: a process
+ * killed with files of the view open interrupts the FLUSH of each close,
+ * often after it was answered. So INTERRUPTs for other requests are
+ * dropped here. The request is noted when it is read, by the reader
+ * (which reads alone), before any INTERRUPT for it can be read; without
+ * spin every worker reads, and every INTERRUPT is passed on. */
+static void
+note_wait(LfsDevio *d, const struct fuse_in_header *in)
+{
+  g_mutex_lock(&d->waits_lock);
+  g_hash_table_add(d->waits, g_memdup2(&in->unique, sizeof in->unique));
+  g_atomic_int_set(&d->nwaits, (gint)g_hash_table_size(d->waits));
+  g_mutex_unlock(&d->waits_lock);
+}
+
+static void
+wait_answered(LfsDevio *d, uint64_t unique)
+{
+  if (g_atomic_int_get(&d->nwaits) == 0)
+    return;
+  g_mutex_lock(&d->waits_lock);
+  g_hash_table_remove(d->waits, &unique);
+  g_atomic_int_set(&d->nwaits, (gint)g_hash_table_size(d->waits));
+  g_mutex_unlock(&d->waits_lock);
+}
+
+/* Whether a request read is passed on to libfuse. */
+static gboolean
+pass_on(LfsDevio *d, const void *buf, ssize_t n)
+{
+  if (n < (ssize_t)sizeof(struct fuse_in_header))
+    return TRUE;
+  const struct fuse_in_header *in = buf;
+  if (in->opcode == FUSE_SETLKW) {
+    note_wait(d, in);
+    return TRUE;
+  }
+  if (in->opcode != FUSE_INTERRUPT || d->spin_us == 0 ||
+      n < (ssize_t)(sizeof *in + sizeof(struct fuse_interrupt_in)))
+    return TRUE;
+  uint64_t target = ((const struct fuse_interrupt_in *)(in + 1))->unique;
+  g_mutex_lock(&d->waits_lock);
+  gboolean waiting = g_hash_table_contains(d->waits, &target);
+  g_mutex_unlock(&d->waits_lock);
+  return waiting;
+}
+
 static ssize_t
 dev_read(int fd, void *buf, size_t len, void *userdata)
 {
   LfsDevio *d = devio_of(userdata);
-  ssize_t n = d->spin_us == 0 ? read(fd, buf, len) : read_as_reader(d, fd, buf, len);
-  if (n > 0)
-    lfs_kpass_note_request(d->kpass, buf, (size_t)n);
-  return n;
+  for (;;) {
+    ssize_t n = d->spin_us == 0 ? read(fd, buf, len) : read_as_reader(d, fd, buf, len);
+    if (n > 0 && !pass_on(d, buf, n))
+      continue; /* the reader (INTERRUPT is quick) reads again */
+    if (n > 0)
+      lfs_kpass_note_request(d->kpass, buf, (size_t)n);
+    return n;
+  }
 }
 
 static ssize_t
 dev_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
-  return lfs_kpass_writev(devio_of(userdata)->kpass, fd, iov, count);
+  LfsDevio *d = devio_of(userdata);
+  if (count >= 1 && iov[0].iov_len >= sizeof(struct fuse_out_header))
+    wait_answered(d, ((const struct fuse_out_header *)iov[0].iov_base)->unique);
+  return lfs_kpass_writev(d->kpass, fd, iov, count);
 }
 
 /* Replies with data (reads served by the daemon) keep using splice. */

@@ -99,7 +99,13 @@ fo_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   LfsCtx *c = lfs_ctx(req);
   LfsInode *i = lfs_inode(req, ino);
   int fd = -1;
-  int err;
+  /* Opened by a name the kernel still caches, while the source has
+   * removed or replaced it: the kernel looks the path up again. */
+  int err = lfs_itab_check_name(c->itab, i);
+  if (err != 0) {
+    fuse_reply_err(req, err);
+    return;
+  }
   {
     g_auto(LfsPin) pin = LFS_PIN_INIT;
     err = lfs_pin(c->itab, i, &pin);

@@ -595,6 +595,48 @@ lfs_itab_stats(LfsInodeTable *t, LfsItabStats *out)
   itab_unlock(t);
 }
 
+/* The name names i's (dev, ino), but the descriptor i keeps may be of a
+ * file deleted in the source whose inode number a new file got: closed,
+ * so that i is opened again by its name. */
+static void
+drop_deleted_fd(LfsInodeTable *t, LfsInode *i)
+{
+  struct stat st;
+  g_mutex_lock(&t->lock);
+  if (i->fd >= 0 && i->fd_users == 0 && !keeps_fd(i) && fstat(i->fd, &st) == 0 &&
+      st.st_nlink == 0) {
+    lru_remove(t, i);
+    close_later(t, i->fd);
+    i->fd = -1;
+    t->nfds--;
+  }
+  itab_unlock(t);
+}
+
+int
+lfs_itab_check_name(LfsInodeTable *t, LfsInode *i)
+{
+  g_mutex_lock(&t->lock);
+  LfsInode *parent = i->parent;
+  gboolean named =
+      i != t->root && !i->permanent && !i->nameless && parent != NULL && i->name != NULL;
+  g_autofree char *name = named ? g_strdup(i->name) : NULL;
+  if (named)
+    parent->refs++; /* kept while its descriptor is used */
+  itab_unlock(t);
+  if (!named)
+    return 0;
+  struct stat st;
+  int err = lfs_itab_statat(t, parent, name, &st);
+  lfs_itab_unref(t, parent);
+  if (err != 0)
+    return err == ENOENT || err == ENOTDIR ? ESTALE : 0;
+  if (st.st_dev != i->dev || st.st_ino != i->ino)
+    return ESTALE;
+  drop_deleted_fd(t, i);
+  return 0;
+}
+
 static gboolean
 same_time(const struct timespec *a, const struct timespec *b)
 {

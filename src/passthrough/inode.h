@@ -119,6 +119,15 @@ lfs_unpin(LfsPin *pin)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(LfsPin, lfs_unpin)
 
+/* Whether the name i was last found by (through the view) still names it
+ * in the source: 0 if so (or i has no such name: the root, a file
+ * unlinked through the view), ESTALE if the source lost or replaced it
+ * meanwhile (the kernel may still cache that name for the cache=
+ * timeout). ESTALE makes the kernel walk the path again, looking each name
+ * up (LOOKUP_REVAL), so an open or access through a stale name reaches
+ * what the name is now, or ENOENT, never a file deleted in the source. */
+int lfs_itab_check_name(LfsInodeTable *t, LfsInode *i);
+
 /* The view's page cache of a regular file and the source file. The kernel
  * keeps what was read through the view; linkfs keeps, per inode, the
  * source's mtime, ctime and size from when that cache last agreed with

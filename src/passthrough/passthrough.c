@@ -419,12 +419,17 @@ pt_statfs(fuse_req_t req, fuse_ino_t ino)
     fuse_reply_statfs(req, &sv);
 }
 
+/* access(2), also what tells a program whether a file exists (F_OK): by
+ * a name the source lost meanwhile, ESTALE makes the kernel look it up
+ * again (lfs_itab_check_name). */
 static void
 pt_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
   LfsCtx *c = lfs_ctx(req);
   g_auto(LfsPin) pin = LFS_PIN_INIT;
-  int err = lfs_pin(c->itab, lfs_inode(req, ino), &pin);
+  int err = lfs_itab_check_name(c->itab, lfs_inode(req, ino));
+  if (err == 0)
+    err = lfs_pin(c->itab, lfs_inode(req, ino), &pin);
   if (err == 0 && faccessat(pin.fd, "", mask, AT_EMPTY_PATH) < 0)
     err = errno;
   fuse_reply_err(req, err);

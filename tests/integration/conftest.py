@@ -123,3 +123,48 @@ def linkfs(linkfs_env, tmp_path):
 def mnt(linkfs):
     """A default mount of an empty source."""
     return linkfs()
+
+
+@pytest.fixture
+def actors(linkfs):
+    """A factory of H.Actor processes (actors() as root, actors(user=(uid,
+    gid)) as another user), all killed at the end, before the mounts are
+    undone."""
+    made = []
+
+    def make(user=None):
+        a = H.Actor(user)
+        made.append(a)
+        return a
+    yield make
+    for a in made:
+        a.kill()
+
+
+@pytest.fixture
+def user_linkfs(shared_tmp, linkfs):
+    """A factory like linkfs, but the view is mounted by H.TEST_USER
+    (fusermount3, no FUSE passthrough), its source and mountpoint owned by
+    that user. Skips (fails with LINKFS_REQUIRE_FUSE=1) where that user
+    cannot mount."""
+    uid, gid = H.TEST_USER
+    problem = H.user_mount_problem(uid, gid)
+    if problem:
+        _skip_or_fail('mount as uid %d: %s' % (uid, problem))
+    counter = [0]
+
+    def factory(*opts, populate=None, **kw):
+        counter[0] += 1
+        base = shared_tmp / ('u%d' % counter[0])
+        src, mnt = base / 'src', base / 'mnt'
+        for d in (base, src, mnt):
+            d.mkdir()
+            os.chown(d, uid, gid)
+        if populate:
+            populate(src)
+            for root, dirs, files in os.walk(src):
+                for n in dirs + files:
+                    os.lchown(os.path.join(root, n), uid, gid)
+        return linkfs(*opts, src=src, mnt=mnt, base=base,
+                      prefix=H.setpriv(uid, gid), **kw)
+    return factory

@@ -14,7 +14,9 @@ import ctypes.util
 import errno
 import json
 import os
+import platform
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -592,3 +594,99 @@ def make_tree(root, spec):
             os.mkfifo(p)
         else:
             raise ValueError(what)
+
+
+# --------------------------------------------------------------------------
+# processes that act on files when told to (locks, reads, writes), as root
+# or as another user
+
+LOCKER = str(Path(__file__).resolve().parent / 'locker.py')
+# fcntl(2) and flock(2)
+LOCK_SYSCALLS = {'x86_64': ('72', '73'),
+                 'aarch64': ('25', '32')}.get(platform.machine(), ())
+# The unprivileged user of the tests that mount as a user.
+TEST_USER = (65534, 65534)
+
+
+def setpriv(uid, gid):
+    return ['setpriv', '--reuid=%d' % uid, '--regid=%d' % gid,
+            '--clear-groups']
+
+
+def user_mount_problem(uid, gid):
+    """Why uid cannot mount a FUSE filesystem here, or None."""
+    if os.geteuid() != 0:
+        return 'needs root to act as another user'
+    if not shutil.which('setpriv'):
+        return 'setpriv not found'
+    r = subprocess.run(setpriv(uid, gid) + [
+        PYTHON, '-c', 'import os; os.close(os.open("/dev/fuse", os.O_RDWR))'],
+        capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        return ('uid %d cannot open /dev/fuse (tools/test makes it usable '
+                'by every user, mode 0666 as on Debian): %s'
+                % (uid, r.stderr.strip().splitlines()[-1:]))
+    return None
+
+
+class Actor:
+    """A tests/integration/locker.py process, as root or as user (uid,
+    gid); calling it sends one command and returns the answer."""
+
+    def __init__(self, user=None):
+        cmd = [PYTHON, LOCKER]
+        if user is not None:
+            cmd = setpriv(*user) + cmd
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True,
+                                  bufsize=1, cwd='/')
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def send(self, **c):
+        self.p.stdin.write(json.dumps(c) + '\n')
+        self.p.stdin.flush()
+
+    def recv(self, timeout=30):
+        r, _, _ = select.select([self.p.stdout], [], [], timeout)
+        assert r, 'locker %d gave no answer in %ss' % (self.pid, timeout)
+        line = self.p.stdout.readline()
+        assert line, 'locker %d died' % self.pid
+        return json.loads(line)
+
+    def __call__(self, **c):
+        self.send(**c)
+        return self.recv()
+
+    def in_lock_call(self):
+        """Whether the process sits in fcntl(2) or flock(2) (a lock it
+        waits for)."""
+        try:
+            with open('/proc/%d/syscall' % self.pid) as f:
+                return f.read().split()[0] in LOCK_SYSCALLS
+        except (OSError, IndexError):
+            return False
+
+    def wait_blocked(self):
+        assert wait_until(self.in_lock_call, 20), 'locker never waited'
+
+    def no_answer_yet(self):
+        r, _, _ = select.select([self.p.stdout], [], [], 0)
+        return not r
+
+    def exit(self):
+        if self.p.poll() is None:
+            try:
+                self.send(op='exit')
+            except BrokenPipeError:
+                pass
+        return self.p.wait(timeout=30)
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait(timeout=30)
+
+

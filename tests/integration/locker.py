@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""A process that takes POSIX locks when told to, for the lock tests.
+"""A process that takes POSIX locks and reads and writes files when told
+to, for the lock and cache tests (run as another user with setpriv).
 
 Run as `python3 locker.py`; one JSON command per line on stdin, one JSON
 answer per line on stdout:
@@ -11,6 +12,10 @@ answer per line on stdout:
                                        -> {"type": "r"|"w"|"u", "start", "len", "pid"}
   {"op": "flock", "name": N, "how": "sh"|"ex"|"un", "wait": bool} -> "ok" | errno
   {"op": "read", "name": N, "size": K}                           -> hex of the bytes
+  {"op": "pread", "name": N, "size": K, "offset": O}              -> hex of the bytes
+  {"op": "pwrite", "name": N, "data": HEX, "offset": O}           -> "ok"
+  {"op": "cat", "path": P}               -> hex of the whole file (open, read, close)
+  {"op": "exists", "path": P}            -> access(P, F_OK) == 0
   {"op": "close", "name": N}                                     -> "ok"
   {"op": "exit"}                                                 -> (exits, no answer)
 
@@ -78,6 +83,16 @@ def do(c, fds):
         return 'ok'
     if op == 'read':
         return os.pread(fd, c['size'], 0).hex()
+    if op == 'pread':
+        return os.pread(fd, c['size'], c.get('offset', 0)).hex()
+    if op == 'pwrite':
+        os.pwrite(fd, bytes.fromhex(c['data']), c.get('offset', 0))
+        return 'ok'
+    if op == 'exists':
+        return os.access(c['path'], os.F_OK)
+    if op == 'cat':
+        with open(c['path'], 'rb') as f:
+            return f.read().hex()
     if op == 'close':
         os.close(fds.pop(c['name']))
         return 'ok'

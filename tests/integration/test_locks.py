@@ -10,95 +10,19 @@ classic locks belong to a process, and a process never conflicts with
 itself."""
 
 import os
-import platform
-import signal
 import select
-import subprocess
-import json
-from pathlib import Path
+import signal
 
 import pytest
 
 import linkfs_helpers as H
 
-LOCKER = str(Path(__file__).resolve().parent / 'locker.py')
-# fcntl(2) and flock(2)
-LOCK_SYSCALLS = {'x86_64': ('72', '73'),
-                 'aarch64': ('25', '32')}.get(platform.machine(), ())
 PT_MODES = ['auto', 'off']
 
 
-class Locker:
-    """A locker.py process; calling it sends one command and returns the
-    answer."""
-
-    def __init__(self):
-        self.p = subprocess.Popen([H.PYTHON, LOCKER], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True,
-                                  bufsize=1)
-
-    @property
-    def pid(self):
-        return self.p.pid
-
-    def send(self, **c):
-        self.p.stdin.write(json.dumps(c) + '\n')
-        self.p.stdin.flush()
-
-    def recv(self, timeout=30):
-        r, _, _ = select.select([self.p.stdout], [], [], timeout)
-        assert r, 'locker %d gave no answer in %ss' % (self.pid, timeout)
-        line = self.p.stdout.readline()
-        assert line, 'locker %d died' % self.pid
-        return json.loads(line)
-
-    def __call__(self, **c):
-        self.send(**c)
-        return self.recv()
-
-    def in_lock_call(self):
-        """Whether the process sits in fcntl(2) or flock(2) (a lock it
-        waits for)."""
-        try:
-            with open('/proc/%d/syscall' % self.pid) as f:
-                return f.read().split()[0] in LOCK_SYSCALLS
-        except (OSError, IndexError):
-            return False
-
-    def wait_blocked(self):
-        assert H.wait_until(self.in_lock_call, 20), 'locker never waited'
-
-    def no_answer_yet(self):
-        r, _, _ = select.select([self.p.stdout], [], [], 0)
-        return not r
-
-    def exit(self):
-        if self.p.poll() is None:
-            try:
-                self.send(op='exit')
-            except BrokenPipeError:
-                pass
-        return self.p.wait(timeout=30)
-
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-        self.p.wait(timeout=30)
-
-
 @pytest.fixture
-def lockers(linkfs):
-    """A factory of Locker processes, all killed at the end (before the
-    mounts are undone)."""
-    made = []
-
-    def make():
-        lk = Locker()
-        made.append(lk)
-        return lk
-    yield make
-    for lk in made:
-        lk.kill()
+def lockers(actors):
+    return actors
 
 
 @pytest.fixture(params=PT_MODES)

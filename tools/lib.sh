@@ -63,6 +63,24 @@ linkfs_install_packages() {
     rm -f "$log"
 }
 
+# linkfs_fuse_for_users: the tests and tools/bench also mount views as an
+# unprivileged user (uid 65534, through fusermount3), which needs /dev/fuse
+# open to every user: mode 0666, as Debian's udev rule makes it. Some
+# containers make it 0600; run as root, this puts Debian's mode back and
+# says so.
+linkfs_fuse_for_users() {
+    [ -c /dev/fuse ] || return 0
+    local mode
+    mode=$(stat -c %a /dev/fuse) || return 0
+    [ "$mode" = 666 ] && return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        chmod 0666 /dev/fuse &&
+            linkfs_log "made /dev/fuse usable by every user (mode $mode -> 666, Debian's)"
+    else
+        linkfs_log "/dev/fuse has mode $mode: what mounts as another user is skipped"
+    fi
+}
+
 # linkfs_setup BUILDDIR [MESON-OPTION...]: configures BUILDDIR, or
 # reconfigures it with the given options if it exists already (wiping it if
 # reconfiguring fails, e.g. after a meson upgrade).

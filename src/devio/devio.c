@@ -341,13 +341,24 @@ reader_read(LfsDevio *d, int fd, void *buf, size_t len, int *err)
   return n;
 }
 
+/* An open is one openat and one fstat of the source, unless it truncates
+ * (freeing the file's blocks may take long). */
+static gboolean
+quick_request(const LfsDevio *d, const struct fuse_in_header *in, ssize_t n)
+{
+  if (in->opcode != FUSE_OPEN)
+    return quick_opcode(d, in->opcode);
+  return n >= (ssize_t)(sizeof *in + sizeof(struct fuse_open_in)) &&
+         !(((const struct fuse_open_in *)(in + 1))->flags & O_TRUNC);
+}
+
 /* After a request read by the reader: whether it keeps the role. */
 static gboolean
 keeps_role(LfsDevio *d, const void *buf, ssize_t n)
 {
   if (n < (ssize_t)sizeof(struct fuse_in_header))
     return FALSE;
-  if (!quick_opcode(d, ((const struct fuse_in_header *)buf)->opcode))
+  if (!quick_request(d, buf, n))
     return FALSE;
   if (d->handoffs > 0) {
     d->handoffs--;

@@ -11,10 +11,11 @@
  * read(2): a request that comes within that time costs no wake-up. After
  * a request that is answered from memory or with one quick system call
  * (lookups, attributes, extended attributes, directory listings, create,
- * unlink, release, lock tests, and closes where the source's filesystem
- * has no flush) the reader stays the reader and serves the next
- * request itself. Before any other request (opens, reads and writes,
- * locks, fsync, truncation, and forgets, whose last close of an unlinked
+ * unlink, release, lock tests, closes where the source's filesystem has
+ * no flush, opens that do not truncate) the reader stays the reader and
+ * serves the next request itself. Before any other request (truncating
+ * opens, reads and writes, lock requests, fsync, truncation, and forgets,
+ * whose last close of an unlinked
  * file is where the source's filesystem frees it: anything that may wait)
  * it hands the role to another worker, so a request that blocks never
  * holds up the others. So that a quick request that turns out slow

@@ -35,6 +35,7 @@ struct LfsInode {
   int fd;             /* O_PATH, or -1 */
   gboolean permanent; /* root or guarded mountpoint: fd for life */
   gboolean nameless;  /* lost its name: fd kept until forgotten */
+  gboolean locked;    /* a POSIX lock was asked for through the view */
   gboolean hashed;
   gboolean in_lru;
   LfsInode *parent; /* (parent, name): how to open it again */
@@ -611,6 +612,23 @@ drop_deleted_fd(LfsInodeTable *t, LfsInode *i)
     t->nfds--;
   }
   itab_unlock(t);
+}
+
+void
+lfs_itab_set_locked(LfsInodeTable *t, LfsInode *i)
+{
+  g_mutex_lock(&t->lock);
+  i->locked = TRUE;
+  itab_unlock(t);
+}
+
+gboolean
+lfs_itab_was_locked(LfsInodeTable *t, LfsInode *i)
+{
+  g_mutex_lock(&t->lock);
+  gboolean locked = i->locked;
+  itab_unlock(t);
+  return locked;
 }
 
 int

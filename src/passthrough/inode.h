@@ -119,6 +119,11 @@ lfs_unpin(LfsPin *pin)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(LfsPin, lfs_unpin)
 
+/* Whether a POSIX lock was ever asked for on i through the view (opens
+ * before that need no FLUSH at close: fileops.c). */
+void lfs_itab_set_locked(LfsInodeTable *t, LfsInode *i);
+gboolean lfs_itab_was_locked(LfsInodeTable *t, LfsInode *i);
+
 /* Whether the name i was last found by (through the view) still names it
  * in the source: 0 if so (or i has no such name: the root, a file
  * unlinked through the view), ESTALE if the source lost or replaced it

@@ -230,8 +230,12 @@ def test_killed_waiter_dies_and_takes_nothing(mounted, lockers, kind):
 
 def test_classic_locks_go_with_any_close_of_the_file(mounted, lockers):
     """POSIX: closing any descriptor of the file drops the process's
-    locks on it, at once (close(2) waits for it)."""
+    locks on it, at once (close(2) waits for it). For a file locked through
+    the view before (opened since: the kernel sends a FLUSH at each close)."""
     m = mounted
+    first = opened(lockers(), m.v('f'))
+    assert lock(first, 'classic', 'r') == 'ok'
+    first.exit()
     h = opened(lockers(), m.v('f'))
     assert lock(h, 'classic', 'w', 0, 10) == 'ok'
     assert h(op='open', name='g', path=str(m.v('f')), mode='r') == 'ok'
@@ -240,6 +244,24 @@ def test_classic_locks_go_with_any_close_of_the_file(mounted, lockers):
     assert free_on_source(lockers, m)
     assert lock(h, 'classic', 'w', 0, 10) == 'ok'   # f is still open
     assert not free_on_source(lockers, m)
+    assert h(op='close', name='f') == 'ok'
+    assert free_on_source(lockers, m)
+
+
+def test_first_lock_of_a_file_goes_at_the_last_close(mounted, lockers):
+    """Descriptors opened before a file was first locked through the view
+    have no FLUSH at close (it costs a round trip per close): their locks
+    go at the last close of the open file they were taken through (its
+    RELEASE, just after close(2) returns)."""
+    m = mounted
+    h = opened(lockers(), m.v('f'))
+    assert lock(h, 'classic', 'w', 0, 10) == 'ok'
+    assert not free_on_source(lockers, m)
+    assert h(op='close', name='f') == 'ok'
+    assert H.wait_until(lambda: free_on_source(lockers, m), 10)
+    # and once locked, later opens drop their locks at close, at once
+    assert h(op='open', name='f', path=str(m.v('f')), mode='rw') == 'ok'
+    assert lock(h, 'classic', 'w', 0, 10) == 'ok'
     assert h(op='close', name='f') == 'ok'
     assert free_on_source(lockers, m)
 
@@ -269,10 +291,9 @@ def test_locks_go_when_the_owner_exits(mounted, lockers, kind, how):
         assert h.exit() == 0
     else:
         h.kill()
-    if kind == 'classic':
-        assert free_on_source(lockers, m)
-    else:
-        assert H.wait_until(lambda: free_on_source(lockers, m), 10)
+    # the first lock of the file: at the RELEASE of its open file, which
+    # the kernel sends as the process's files are closed
+    assert H.wait_until(lambda: free_on_source(lockers, m), 10)
     assert free_on_source(lockers, m, 20, 10)
 
 

@@ -236,9 +236,8 @@ descriptor_budget(void)
     setrlimit(RLIMIT_NOFILE, &rl);
   }
   getrlimit(RLIMIT_NOFILE, &rl);
-  rlim_t n = rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur;
-  /* Half for cached O_PATH descriptors; the rest for open files and dirs. */
-  return n > 80 ? (size_t)(n - 64) / 2 : 8;
+  /* The inode table shares it out (passthrough/inode.h). */
+  return rl.rlim_cur == RLIM_INFINITY ? 65536 : (size_t)rl.rlim_cur;
 }
 
 /* Whether close(2) on SOURCE's filesystem may write back and fail (it has a
@@ -478,13 +477,13 @@ prepare_and_run(LfsCmdline *cl, struct fuse_args *args)
   lfs_options_init(&ctx.opt);
   ctx.index = lfs_index_new();
   ctx.vnodes = lfs_vnodes_new();
-  ctx.locks = lfs_locks_new(&ctx.procfd);
   g_rw_lock_init(&ctx.change_lock);
   g_rw_lock_init(&ctx.vreply_lock);
   ctx.scan = lfs_scan_new();
   ctx.moves = lfs_moves_new();
   int ret = 1;
   if (check_args(cl, &ctx, args, &fo)) {
+    ctx.locks = lfs_locks_new(&ctx.procfd, ctx.itab);
     add_mount_options(cl, &ctx, args);
     ret = run_session(&ctx, args, &fo);
   }

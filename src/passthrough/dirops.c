@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 typedef struct {
+  LfsInodeTable *itab; /* counts fd among the descriptors held for the kernel */
   int fd;
   LfsDirSnap *snap;
 } LfsDir;
@@ -26,8 +27,10 @@ dir_handle(struct fuse_file_info *fi)
 static void
 dir_free(LfsDir *d)
 {
-  if (d->fd >= 0)
+  if (d->fd >= 0) {
     close(d->fd);
+    lfs_itab_hold_fds(d->itab, -1);
+  }
   lfs_dirsnap_free(d->snap);
   g_free(d);
 }
@@ -42,7 +45,8 @@ dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     g_auto(LfsPin) pin = LFS_PIN_INIT;
     err = lfs_pin(c->itab, lfs_inode(req, ino), &pin);
     if (err == 0) {
-      fd = openat(pin.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      fd = lfs_openat_yielding(c->itab, pin.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                               0);
       if (fd < 0)
         err = errno;
     }
@@ -52,7 +56,9 @@ dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     return;
   }
   LfsDir *d = g_new0(LfsDir, 1);
+  d->itab = c->itab;
   d->fd = g_steal_fd(&fd);
+  lfs_itab_hold_fds(c->itab, 1);
   d->snap = lfs_dirsnap_new();
   fi->fh = (uintptr_t)d;
   fi->cache_readdir = c->opt.cache == LFS_CACHE_ALWAYS;

@@ -97,6 +97,7 @@ release_fh(LfsCtx *c, LfsInode *i, struct fuse_file_info *fi)
   lfs_locks_release(c->locks, i, lfs_fh_fd(fi));
   lfs_kpass_release(c->kpass, i, fi->fh);
   close(lfs_fh_fd(fi));
+  lfs_itab_hold_fds(c->itab, -1);
 }
 
 static void
@@ -119,7 +120,8 @@ fo_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
       char name[LFS_PROCFD_NAME_MAX];
       int dirfd;
       const char *at = lfs_procfd_at(&c->procfd, pin.fd, name, &dirfd);
-      fd = openat(dirfd, at, (fi->flags & ~O_NOFOLLOW) | O_CLOEXEC);
+      fd = lfs_openat_yielding(c->itab, dirfd, at, (fi->flags & ~O_NOFOLLOW) | O_CLOEXEC,
+                               0);
       err = fd < 0 ? errno : drop_direct(fd);
     }
   }
@@ -130,6 +132,7 @@ fo_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     return;
   }
   fi->fh = (uint64_t)fd;
+  lfs_itab_hold_fds(c->itab, 1);
   set_open_flags(c, ino, i, fi);
   if (fuse_reply_open(req, fi) != 0)
     release_fh(c, i, fi);
@@ -152,8 +155,10 @@ do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     if (err != 0)
       return err;
     guint64 gen = lfs_change_begin(c);
-    fd = openat(pin.fd, name, fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-                lfs_creds_mode(&cr, mode));
+    /* EMFILE comes before anything is made: tried again as it was. */
+    fd = lfs_openat_yielding(c->itab, pin.fd, name,
+                             fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                             lfs_creds_mode(&cr, mode));
     err = fd < 0 ? errno : 0;
     lfs_creds_leave(&cr);
     if (err == 0)
@@ -171,6 +176,7 @@ do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
   LfsInode *i = lfs_itab_found(c->itab, p, name, &st, NULL);
   lfs_fill_entry(c, i, &st, e);
   fi->fh = (uint64_t)g_steal_fd(&fd);
+  lfs_itab_hold_fds(c->itab, 1);
   set_open_flags(c, e->ino, i, fi);
   return 0;
 }

@@ -10,6 +10,12 @@
 #include <unistd.h>
 
 #define CLOSE_BATCH 32
+/* Descriptors left to everything that is neither cached nor held for the
+ * kernel: the daemon's own (device, eventfds, /proc), the scan's open
+ * directories (32), the watch's, a few in flight. */
+#define FD_RESERVE 64
+/* The cache never shrinks below this (pinned descriptors come on top). */
+#define MIN_CACHED 8
 /* Timestamps come from a clock that ticks every few milliseconds (the
  * kernel's coarse clock; finer where it knows they were looked at): a
  * file changed again within this much of its last change may keep its
@@ -50,8 +56,10 @@ struct LfsInodeTable {
   GHashTable *by_key; /* LfsInode -> itself, hashed on (dev, ino) */
   GQueue lru;         /* unpinned evictable descriptors, most recent first */
   GQueue all;         /* every record but the root */
-  size_t max_fds;
-  size_t nfds; /* evictable descriptors open (cached or pinned) */
+  size_t max_fds;     /* the cache's size when nothing else needs descriptors */
+  size_t fd_limit;    /* RLIMIT_NOFILE */
+  size_t nheld;       /* descriptors held for the kernel: open files, lock owners, ... */
+  size_t nfds;        /* evictable descriptors open (cached or pinned) */
   LfsInode *root;
   GHashTable *foreign; /* (dev, ino) of other filesystems -> view st_ino */
   uint64_t next_foreign;
@@ -126,7 +134,7 @@ keeps_fd(const LfsInode *i)
 }
 
 LfsInodeTable *
-lfs_itab_new(int root_fd, size_t max_fds, int *err)
+lfs_itab_new(int root_fd, size_t fd_limit, int *err)
 {
   struct stat st;
   if (fstat(root_fd, &st) < 0) {
@@ -139,7 +147,11 @@ lfs_itab_new(int root_fd, size_t max_fds, int *err)
   t->by_key = g_hash_table_new(devino_hash, devino_equal);
   g_queue_init(&t->lru);
   g_queue_init(&t->all);
-  t->max_fds = MAX(max_fds, 4);
+  t->fd_limit = fd_limit;
+  /* Half for cached O_PATH descriptors; the rest for open files, dirs and
+   * the daemon's own; the cache yields what open files need (cache_max). */
+  t->max_fds =
+      fd_limit > FD_RESERVE + 2 * MIN_CACHED ? (fd_limit - FD_RESERVE) / 2 : MIN_CACHED;
   t->foreign = g_hash_table_new_full(devino_hash, devino_equal, g_free, g_free);
   t->next_foreign = 1ull << 63;
   t->mp_fd = -1;
@@ -284,16 +296,57 @@ lru_settle(LfsInodeTable *t, LfsInode *i)
   }
 }
 
+/* The cache's size now: what is left once the descriptors held for the
+ * kernel (files and directories open through the view, lock owners) and
+ * a reserve are counted, at most max_fds. Open files come first. */
+static size_t
+cache_max_locked(const LfsInodeTable *t)
+{
+  size_t used = t->nheld + FD_RESERVE;
+  size_t left = t->fd_limit > used ? t->fd_limit - used : 0;
+  return MAX(MIN(t->max_fds, left), MIN_CACHED);
+}
+
 static void
 evict_locked(LfsInodeTable *t)
 {
-  while (t->nfds > t->max_fds && t->lru.tail != NULL) {
+  size_t max = cache_max_locked(t);
+  while (t->nfds > max && t->lru.tail != NULL) {
     LfsInode *i = t->lru.tail->data;
     lru_remove(t, i);
     close_later(t, i->fd);
     i->fd = -1;
     t->nfds--;
   }
+}
+
+/* Out of descriptors (EMFILE, ENFILE): every cached one not in use is
+ * closed, at once. How many were. */
+static guint
+shed_locked(LfsInodeTable *t)
+{
+  guint n = 0;
+  while (t->lru.tail != NULL) {
+    LfsInode *i = t->lru.tail->data;
+    lru_remove(t, i);
+    close(i->fd);
+    i->fd = -1;
+    t->nfds--;
+    n++;
+  }
+  return n;
+}
+
+/* shed_locked, keeping keep's descriptor (the base of an open by name). */
+static guint
+shed_but(LfsInodeTable *t, LfsInode *keep)
+{
+  keep->fd_users++;
+  lru_remove(t, keep);
+  guint n = shed_locked(t);
+  keep->fd_users--;
+  lru_settle(t, keep);
+  return n;
 }
 
 static void
@@ -377,6 +430,8 @@ ensure_fd_locked(LfsInodeTable *t, LfsInode *i)
     LfsInode *c = chain->pdata[k];
     lfs_autofd fd = -1;
     int err = openat_raw(t, c->parent, c->parent->fd, c->name, O_PATH, &fd);
+    if ((err == EMFILE || err == ENFILE) && shed_but(t, c->parent) > 0)
+      err = openat_raw(t, c->parent, c->parent->fd, c->name, O_PATH, &fd);
     if (err != 0)
       return err == ENOENT || err == ENOTDIR ? ESTALE : err;
     struct stat st;
@@ -587,12 +642,44 @@ lfs_itab_renamed(LfsInodeTable *t, LfsInode *oldparent, const char *oldname,
 }
 
 void
+lfs_itab_hold_fds(LfsInodeTable *t, int delta)
+{
+  g_mutex_lock(&t->lock);
+  if (delta < 0 && t->nheld < (size_t)-delta)
+    t->nheld = 0;
+  else
+    t->nheld += delta;
+  evict_locked(t);
+  itab_unlock(t);
+}
+
+int
+lfs_openat_yielding(LfsInodeTable *t, int dirfd, const char *path, int flags, mode_t mode)
+{
+  int fd = openat(dirfd, path, flags, mode);
+  if (fd < 0 && (errno == EMFILE || errno == ENFILE) && lfs_itab_shed(t))
+    fd = openat(dirfd, path, flags, mode);
+  return fd;
+}
+
+gboolean
+lfs_itab_shed(LfsInodeTable *t)
+{
+  g_mutex_lock(&t->lock);
+  guint n = shed_locked(t);
+  itab_unlock(t);
+  return n > 0;
+}
+
+void
 lfs_itab_stats(LfsInodeTable *t, LfsItabStats *out)
 {
   g_mutex_lock(&t->lock);
   out->inodes = g_hash_table_size(t->by_key);
   out->cached_fds = t->lru.length;
   out->kept_fds = (guint)t->nfds;
+  out->held_fds = (guint)t->nheld;
+  out->cache_max = (guint)cache_max_locked(t);
   itab_unlock(t);
 }
 

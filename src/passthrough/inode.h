@@ -20,8 +20,22 @@ typedef struct LfsInode LfsInode;
 typedef struct LfsInodeTable LfsInodeTable;
 
 /* root_fd: O_PATH descriptor of SOURCE, owned by the table afterwards.
- * max_fds: descriptors the cache may keep (pinned ones come on top). */
-LfsInodeTable *lfs_itab_new(int root_fd, size_t max_fds, int *err);
+ * fd_limit: the process's RLIMIT_NOFILE. The cache keeps at most half of
+ * it, and less when descriptors held for the kernel (lfs_itab_hold_fds)
+ * need the room: open files come first. */
+LfsInodeTable *lfs_itab_new(int root_fd, size_t fd_limit, int *err);
+
+/* delta descriptors more (or fewer) held for the kernel: files and
+ * directories open through the view, lock owners' descriptors. The cache
+ * shrinks to what is left. */
+void lfs_itab_hold_fds(LfsInodeTable *t, int delta);
+/* After EMFILE or ENFILE: every cached descriptor not in use is closed;
+ * whether there was any (then the open is worth trying again). */
+gboolean lfs_itab_shed(LfsInodeTable *t);
+/* openat(2), and once more after lfs_itab_shed if the process had no
+ * descriptor left: what the kernel opens comes before the cache. */
+int lfs_openat_yielding(LfsInodeTable *t, int dirfd, const char *path, int flags,
+                        mode_t mode);
 void lfs_itab_free(LfsInodeTable *t);
 
 /* The directory that is our mountpoint, seen from below (opened before the
@@ -79,6 +93,8 @@ typedef struct {
   guint inodes;
   guint cached_fds;
   guint kept_fds;
+  guint held_fds;  /* held for the kernel (lfs_itab_hold_fds) */
+  guint cache_max; /* what the cache may keep now */
 } LfsItabStats;
 void lfs_itab_stats(LfsInodeTable *t, LfsItabStats *out);
 

@@ -33,8 +33,7 @@ struct LfsLocks {
   GMutex lock;
   GHashTable *inodes; /* node -> Ino */
   const LfsProcFd *pf;
-  LfsLocksShed shed;
-  gpointer shed_data;
+  LfsInodeTable *itab;
   guint nowners;
 };
 
@@ -54,12 +53,13 @@ ino_free(Ino *ino)
 }
 
 LfsLocks *
-lfs_locks_new(const LfsProcFd *pf)
+lfs_locks_new(const LfsProcFd *pf, LfsInodeTable *itab)
 {
   LfsLocks *l = g_new0(LfsLocks, 1);
   g_mutex_init(&l->lock);
   l->inodes = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)ino_free);
   l->pf = pf;
+  l->itab = itab;
   return l;
 }
 
@@ -81,13 +81,6 @@ lfs_locks_free(LfsLocks *l)
   g_hash_table_unref(l->inodes);
   g_mutex_clear(&l->lock);
   g_free(l);
-}
-
-void
-lfs_locks_set_shed(LfsLocks *l, LfsLocksShed shed, gpointer data)
-{
-  l->shed = shed;
-  l->shed_data = data;
 }
 
 /* [start, end] of a lock as libfuse gives it (SEEK_SET, l_len 0: to EOF). */
@@ -134,10 +127,12 @@ reopen(LfsLocks *l, int fhfd, int *fd, int *accmode)
     int dirfd;
     const char *at = lfs_procfd_at(l->pf, fhfd, name, &dirfd);
     *fd = openat(dirfd, at, *accmode | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (*fd >= 0)
+    if (*fd >= 0) {
+      lfs_itab_hold_fds(l->itab, 1);
       return 0;
+    }
     int err = errno;
-    if ((err != EMFILE && err != ENFILE) || l->shed == NULL || !l->shed(l->shed_data))
+    if ((err != EMFILE && err != ENFILE) || !lfs_itab_shed(l->itab))
       return err;
   }
 }
@@ -189,6 +184,7 @@ fit_mode(LfsLocks *l, Owner *o, int fhfd, short type, int *closing)
     return err;
   if (!mode_allows(accmode, type)) {
     close(fd);
+    lfs_itab_hold_fds(l->itab, -1);
     return EBADF;
   }
   *closing = o->fd;
@@ -228,11 +224,14 @@ owner_drop(LfsLocks *l, gconstpointer node, Owner *o)
   return fd;
 }
 
+/* An owner's descriptor closed (its locks go), after l->lock is let go. */
 static void
-close_fd(int fd)
+close_owner_fd(LfsLocks *l, int fd)
 {
-  if (fd >= 0)
-    close(fd);
+  if (fd < 0)
+    return;
+  close(fd);
+  lfs_itab_hold_fds(l->itab, -1);
 }
 
 static void
@@ -275,7 +274,7 @@ set_waiting(LfsLocks *l, gconstpointer node, Owner *o, const struct flock *lk)
   if (o->busy == 0 && o->dropped && lfs_lkranges_empty(o->ranges))
     closing = owner_drop(l, node, o);
   g_mutex_unlock(&l->lock);
-  close_fd(closing);
+  close_owner_fd(l, closing);
   return err;
 }
 
@@ -300,7 +299,7 @@ lfs_locks_set(LfsLocks *l, gconstpointer node, int fhfd, uint64_t owner,
     /* Whether it can be had at once, holding the lock; else wait. */
     err = set_call(o->fd, lk, FALSE);
     if (err == EAGAIN) {
-      close_fd(closing);
+      close_owner_fd(l, closing);
       return set_waiting(l, node, o, lk);
     }
   } else {
@@ -310,7 +309,7 @@ lfs_locks_set(LfsLocks *l, gconstpointer node, int fhfd, uint64_t owner,
     record(o, lk);
 out:
   g_mutex_unlock(&l->lock);
-  close_fd(closing);
+  close_owner_fd(l, closing);
   return err;
 }
 
@@ -382,7 +381,7 @@ lfs_locks_flush(LfsLocks *l, gconstpointer node, uint64_t owner)
   Owner *o = owner_find(l, node, owner);
   int closing = o ? owner_drop(l, node, o) : -1;
   g_mutex_unlock(&l->lock);
-  close_fd(closing);
+  close_owner_fd(l, closing);
 }
 
 static gboolean
@@ -421,7 +420,7 @@ lfs_locks_release(LfsLocks *l, gconstpointer node, int fhfd)
   }
   g_mutex_unlock(&l->lock);
   for (guint k = 0; k < closing->len; k++)
-    close(g_array_index(closing, int, k));
+    close_owner_fd(l, g_array_index(closing, int, k));
 }
 
 guint

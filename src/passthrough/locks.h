@@ -23,6 +23,7 @@
 #pragma once
 
 #include "core/procfd.h"
+#include "inode.h"
 
 #include <fcntl.h>
 #include <glib.h>
@@ -30,16 +31,12 @@
 
 typedef struct LfsLocks LfsLocks;
 
-/* pf: to open a handle's file again (outlives the table). */
-LfsLocks *lfs_locks_new(const LfsProcFd *pf);
+/* pf: to open a handle's file again; itab: counts the owners'
+ * descriptors among those held for the kernel, and gives back cached
+ * ones when out of descriptors (both outlive the table). */
+LfsLocks *lfs_locks_new(const LfsProcFd *pf, LfsInodeTable *itab);
 /* Closes every owner's descriptor (their locks go). */
 void lfs_locks_free(LfsLocks *l);
-
-/* The descriptor opening failed with EMFILE or ENFILE: a callback that
- * frees descriptors of a cache and says whether it freed any (then the
- * open is tried again). */
-typedef gboolean (*LfsLocksShed)(gpointer data);
-void lfs_locks_set_shed(LfsLocks *l, LfsLocksShed shed, gpointer data);
 
 /* lk as libfuse gives it: l_whence SEEK_SET, l_len 0 to the end of the
  * file, l_pid the caller's. node: the inode (a key unique to it while it

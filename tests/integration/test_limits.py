@@ -2,6 +2,7 @@
 """Bounded file descriptors: a large tree under a low RLIMIT_NOFILE
 (issue 2, item 3).  The tree size is tunable with LINKFS_BIG_TREE_FILES."""
 
+import errno
 import os
 import re
 import subprocess
@@ -123,3 +124,57 @@ def test_removed_files_leave_no_descriptor_behind(linkfs):
         os.unlink(p)
     assert H.wait_until(lambda: not _deleted_fds(m.pid), 10)
     assert len(os.listdir('/proc/%d/fd' % m.pid)) <= NOFILE
+
+
+def test_open_files_come_before_the_descriptor_cache(linkfs):
+    """Issue 17, item 5: with the daemon under a limit of 1,024
+    descriptors, a program holding files open through the view may have
+    nearly as many open; the daemon's cache of O_PATH descriptors (up to
+    half the limit) gives them way, and the view goes on working meanwhile
+    with what is left of it."""
+    limit = 1024
+    nfiles = 1600
+
+    def populate(s):
+        for d in range(16):
+            (s / ('d%02d' % d)).mkdir()
+        for i in range(nfiles):
+            (s / ('d%02d' % (i % 16)) / ('f%04d' % i)).write_bytes(b'%d\n' % i)
+    m = linkfs(prefix=['prlimit', '--nofile=%d:%d' % (limit, limit)],
+               populate=populate)
+    paths = sorted(str(p) for p in m.mnt.glob('d*/f*'))
+    assert len(paths) == nfiles
+
+    def daemon_fds():
+        return len(os.listdir('/proc/%d/fd' % m.pid))
+    # fill the cache: opening a file gives its record a descriptor
+    for p in paths:
+        with open(p, 'rb'):
+            pass
+    assert daemon_fds() > limit // 3
+    held = []
+    try:
+        for p in paths:
+            held.append(os.open(p, os.O_RDONLY))
+    except OSError as e:
+        assert e.errno == errno.EMFILE, e
+    try:
+        assert len(held) >= limit - 100, len(held)
+        assert daemon_fds() <= limit
+        # with a few descriptors free again, the view works with what is
+        # left of the cache (directories opened, names looked up anew)
+        for fd in held[-40:]:
+            os.close(fd)
+        del held[-40:]
+        assert _find(m.mnt, True) == _find(m.src, False)
+        assert os.pread(held[0], 100, 0) == b'0\n'
+        with open(paths[-1], 'rb') as f:
+            assert f.read() == b'%d\n' % int(paths[-1][-4:])
+    finally:
+        for fd in held:
+            os.close(fd)
+    # once they are closed, the cache grows again
+    for p in paths:
+        with open(p, 'rb') as f:
+            assert f.read() == b'%d\n' % int(p[-4:])
+    assert limit // 3 < daemon_fds() <= limit // 2 + 64

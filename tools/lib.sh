@@ -9,10 +9,11 @@
 # and getfacl (acl), to look at extended attributes and ACLs through a
 # view; mount, unshare, setpriv (util-linux); groff (the man page's test).
 # clang-format: the format check (tools/check-format). sqlite3: the lock
-# tests write databases with it and with Python's module.
+# tests write databases with it and with Python's module. rsync and git:
+# what copying and versioning a view do (tests/integration/test_links_shape.py).
 LINKFS_PACKAGES=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
                  libglib2.0-dev libglib2.0-bin python3 python3-pytest attr acl
-                 util-linux groff-base clang-format sqlite3)
+                 util-linux groff-base clang-format sqlite3 rsync git)
 
 linkfs_log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 linkfs_die() { linkfs_log "$*"; exit 1; }

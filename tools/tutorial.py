@@ -271,6 +271,10 @@ MASKS = [
     (re.compile(r'^ *\d+ (?=[-dlcbps][-rwxsStT]{9})', re.M), 'INO '),
     (re.compile(r'^\d+ (?=\d+ )', re.M), 'INO '),
     (re.compile(r'inodes/\d+'), 'inodes/INO'),
+    # D/.links -> ../.links/dirs/INO: its size is the length of the number
+    (re.compile(r' +\d+ +(DATE \.links -> (\.\./)+\.links/dirs/)\d+$', re.M),
+     r' SIZE \1INO'),
+    (re.compile(r'dirs/\d+'), 'dirs/INO'),
     (re.compile(r'^\d+$', re.M), 'INO'),
     # ls -l: owner and group; sizes of directories and files (status holds
     # the path of the source), not of symlinks (the length of the target)
@@ -284,6 +288,7 @@ MASKS = [
     (re.compile(r'^passthrough: \S+$', re.M), 'passthrough: STATE'),
     # how many virtual entries the kernel was handed within a second
     (re.compile(r'^kernel_cached: \d+$', re.M), 'kernel_cached: N'),
+    (re.compile(r'^kernel_known: \d+$', re.M), 'kernel_known: N'),
     (re.compile(r'[ \t]+'), ' '),
 ]
 

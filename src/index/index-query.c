@@ -193,6 +193,35 @@ lfs_index_list_sibling_names(LfsIndex *idx, const char *dir)
   return out;
 }
 
+/* A slot that a page shows: a hard-linked entry or a dangling symlink. */
+static gboolean
+slot_on_page(uintptr_t v)
+{
+  const LfsEnt *e = slot_ent(v);
+  const LfsLink *l = e != NULL ? ent_link(e) : NULL;
+  return slot_group(v) != NULL || (l != NULL && l->dangling);
+}
+
+gboolean
+lfs_index_dir_has_page(LfsIndex *idx, const char *dir)
+{
+  if (!lfs_relpath_is_valid(dir))
+    return FALSE;
+  gboolean has = FALSE;
+  g_rw_lock_reader_lock(&idx->lock);
+  const LfsDir *d = lfsi_dir_lookup(idx, dir, FALSE);
+  if (d != NULL) {
+    has = d->p.used > 0; /* an entry pointed at */
+    LFSI_TAB_FOREACH(&d->e, v)
+    {
+      if (!has && slot_on_page(v))
+        has = TRUE;
+    }
+  }
+  g_rw_lock_reader_unlock(&idx->lock);
+  return has;
+}
+
 gboolean
 lfs_index_has_siblings(LfsIndex *idx, const char *dir, const char *name)
 {

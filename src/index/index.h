@@ -235,6 +235,11 @@ GArray *lfs_index_groups_below(LfsIndex *idx, const char *dir, const char *name)
  * strcmp.  Empty array if none. */
 GPtrArray *lfs_index_list_sibling_names(LfsIndex *idx, const char *dir);
 
+/* Whether the page of @dir has something to show: a hard-linked entry
+ * (siblings/), a dangling symlink (dangling/) or an entry some symlink
+ * points at (pointed-by/). */
+gboolean lfs_index_dir_has_page(LfsIndex *idx, const char *dir);
+
 /* Whether @dir/@name is a hard-linked entry (has a siblings/NAME). */
 gboolean lfs_index_has_siblings(LfsIndex *idx, const char *dir, const char *name);
 

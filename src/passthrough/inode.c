@@ -846,3 +846,68 @@ lfs_itab_path(LfsInodeTable *t, LfsInode *i)
   }
   return g_string_free(s, FALSE);
 }
+
+gboolean
+lfs_itab_devino_of(LfsInodeTable *t, uint64_t vino, dev_t *dev, ino_t *ino)
+{
+  if (vino < (1ull << 62)) {
+    *dev = t->root->dev;
+    *ino = (ino_t)vino;
+    return TRUE;
+  }
+  gboolean found = FALSE;
+  GHashTableIter it;
+  gpointer k, v;
+  g_mutex_lock(&t->lock);
+  g_hash_table_iter_init(&it, t->foreign);
+  while (!found && g_hash_table_iter_next(&it, &k, &v)) {
+    if (*(uint64_t *)v == vino) {
+      *dev = ((DevIno *)k)->dev;
+      *ino = ((DevIno *)k)->ino;
+      found = TRUE;
+    }
+  }
+  itab_unlock(t);
+  return found;
+}
+
+LfsInode *
+lfs_itab_find(LfsInodeTable *t, dev_t dev, ino_t ino)
+{
+  DevIno key = {dev, ino};
+  g_mutex_lock(&t->lock);
+  LfsInode *i = dev == t->root->dev && ino == t->root->ino
+                    ? t->root
+                    : g_hash_table_lookup(t->by_key, &key);
+  if (i != NULL)
+    i->refs++;
+  itab_unlock(t);
+  return i;
+}
+
+LfsInode *
+lfs_itab_walk(LfsInodeTable *t, const char *relpath, int *err)
+{
+  g_auto(GStrv) parts = g_strsplit(relpath, "/", -1);
+  LfsInode *cur = t->root;
+  lfs_itab_ref(t, cur);
+  for (guint k = 0; parts[k] != NULL; k++) {
+    if (parts[k][0] == '\0')
+      continue;
+    struct stat st;
+    *err = lfs_itab_statat(t, cur, parts[k], &st);
+    if (*err == 0 && !S_ISDIR(st.st_mode))
+      *err = ENOTDIR;
+    if (*err != 0) {
+      lfs_itab_unref(t, cur);
+      return NULL;
+    }
+    LfsInode *next = lfs_itab_found(t, cur, parts[k], &st, NULL);
+    lfs_itab_ref(t, next);
+    lfs_itab_forget(t, lfs_inode_nodeid(t, next), 1);
+    lfs_itab_unref(t, cur);
+    cur = next;
+  }
+  *err = 0;
+  return cur;
+}

@@ -175,3 +175,15 @@ void lfs_itab_unref(LfsInodeTable *t, LfsInode *i);
 char *lfs_itab_path(LfsInodeTable *t, LfsInode *i);
 /* Whether lfs_itab_path would give a path (without making it). */
 gboolean lfs_itab_named(LfsInodeTable *t, LfsInode *i);
+
+/* The source's (dev, ino) of the view's st_ino vino (see lfs_itab_vino):
+ * FALSE for a number of another filesystem that was never given. */
+gboolean lfs_itab_devino_of(LfsInodeTable *t, uint64_t vino, dev_t *dev, ino_t *ino);
+/* The record of (dev, ino), if the table has one, with a reference taken
+ * (lfs_itab_unref), or NULL. */
+LfsInode *lfs_itab_find(LfsInodeTable *t, dev_t dev, ino_t ino);
+/* The record of the directory relpath (relative to SOURCE), reached from
+ * the root one name at a time as lookups would, with a reference taken
+ * (lfs_itab_unref); the kernel is not told of the records made. NULL and
+ * *err (a positive errno) if a step fails. */
+LfsInode *lfs_itab_walk(LfsInodeTable *t, const char *relpath, int *err);

@@ -394,6 +394,13 @@ do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
   lfs_itab_renamed(c->itab, op, name, np, newname, flags);
   if (flags & RENAME_EXCHANGE)
     lfs_itab_renamed(c->itab, np, newname, op, name, flags);
+  /* A directory moved to another depth: the targets of D/.links below it
+   * changed length, which the kernel may hold as their size. */
+  struct stat st;
+  if (op != np &&
+      (flags & RENAME_EXCHANGE ||
+       (lfs_itab_statat(c->itab, np, newname, &st) == 0 && S_ISDIR(st.st_mode))))
+    lfs_view_stale(c, TRUE);
   return 0;
 }
 

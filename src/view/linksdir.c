@@ -39,7 +39,9 @@ vnode_entry(LfsCtx *c, const VSpec *spec, const char *target, const char *from,
   }
   e->entry_timeout = lfs_vnode_timeout(c, vn);
   e->attr_timeout = lfs_vnode_attr_timeout(c, vn);
-  if (e->entry_timeout > 0)
+  /* Recorded also with a zero entry timeout: the kernel keeps the inode
+   * all the same, until told to drop the entry (vinval.c trims). */
+  if (vn->kind != VN_STATUS)
     lfs_vnode_replied(c, vn);
   return 0;
 }
@@ -68,6 +70,27 @@ v_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
   else
     reply_vnode_entry(req, c, &spec);
   g_rw_lock_reader_unlock(&c->vreply_lock);
+  lfs_vspec_release(c, &spec);
+}
+
+/* Whether D/.links leads to D's page: not when the root holds a real
+ * entry named like the virtual directory (which wins there). */
+static gboolean
+dlinks_lead(LfsCtx *c)
+{
+  struct stat st;
+  return lfs_itab_statat(c->itab, lfs_itab_root(c->itab), c->opt.links_name, &st) ==
+         ENOENT;
+}
+
+static void
+reply_dlink(fuse_req_t req, fuse_ino_t parent)
+{
+  LfsCtx *c = lfs_ctx(req);
+  VSpec spec = {.kind = VN_DLINK, .dir = lfs_inode(req, parent)};
+  g_rw_lock_reader_lock(&c->vreply_lock);
+  reply_vnode_entry(req, c, &spec);
+  g_rw_lock_reader_unlock(&c->vreply_lock);
 }
 
 static void
@@ -89,6 +112,13 @@ d_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
       fuse_reply_err(req, err);
     else
       fuse_reply_entry(req, &e);
+    return;
+  }
+  if (parent != FUSE_ROOT_ID) {
+    if (dlinks_lead(c))
+      reply_dlink(req, parent);
+    else
+      fuse_reply_err(req, ENOENT);
     return;
   }
   VSpec spec = {.kind = VN_LINKS, .dir = lfs_inode(req, parent)};
@@ -175,6 +205,7 @@ child_type(VKind parent, const char *name)
   case VN_LINKS:
     return strcmp(name, "status") == 0 ? DT_REG : DT_DIR;
   case VN_SIBLINGS:
+  case VN_POINTED:
   case VN_INODES:
     return DT_DIR;
   default:
@@ -191,10 +222,9 @@ child_spec(LfsCtx *c, const VNode *p, const char *name)
     static const struct {
       const char *n;
       VKind k;
-    } kids[] = {{"siblings", VN_SIBLINGS},
-                {"dangling", VN_DANGLING},
-                {"inodes", VN_INODES},
-                {"all-dangling", VN_ALLDANG},
+    } kids[] = {{"siblings", VN_SIBLINGS}, {"dangling", VN_DANGLING},
+                {"dirs", VN_DIRS},         {"pointed-by", VN_POINTED},
+                {"inodes", VN_INODES},     {"all-dangling", VN_ALLDANG},
                 {"status", VN_STATUS}};
     s.name = NULL;
     for (guint k = 0; k < G_N_ELEMENTS(kids); k++) {
@@ -208,6 +238,12 @@ child_spec(LfsCtx *c, const VNode *p, const char *name)
     break;
   case VN_SIBDIR:
     s = (VSpec){.kind = VN_SIBLINK, .dir = p->dir, .name = p->name, .flat = name};
+    break;
+  case VN_POINTED:
+    s.kind = VN_PTDIR;
+    break;
+  case VN_PTDIR:
+    s = (VSpec){.kind = VN_PTLINK, .dir = p->dir, .name = p->name, .flat = name};
     break;
   case VN_DANGLING:
     s.kind = VN_DANGLINK;
@@ -319,6 +355,8 @@ add_plus_entry(fuse_req_t req, LfsCtx *c, const VNode *vn, VDirHandle *h, char *
   if (cache && vnode_entry(c, &spec, target, *from, &e) != 0)
     e = (struct fuse_entry_param){.attr.st_ino = de->ino,
                                   .attr.st_mode = (mode_t)de->type << 12};
+  if (cache)
+    lfs_vspec_release(c, &spec);
   size_t n = fuse_add_direntry_plus(req, buf, size, name, &e, next);
   if (n > size && e.ino != 0)
     lfs_vnode_forget(c, lfs_vnode(e.ino), 1);
@@ -370,6 +408,18 @@ d_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 /* ---- real directories: .links after the real entries ---- */
 
+/* Whether D's page has something to show (-o links=visible lists D/.links
+ * then). While a scan runs the index is not complete: every page may. */
+static gboolean
+page_shows(LfsCtx *c, LfsInode *dir)
+{
+  double seconds;
+  if (lfs_scan_state(c, &seconds))
+    return TRUE;
+  g_autofree char *path = lfs_itab_path(c->itab, dir);
+  return path != NULL && lfs_index_dir_has_page(c->index, path);
+}
+
 /* Whether readdir of the real directory ino lists the virtual entry
  * (-o links=), no real entry having its name. */
 static gboolean
@@ -377,6 +427,9 @@ links_listed_in(LfsCtx *c, fuse_ino_t ino, struct fuse_file_info *fi)
 {
   switch (c->opt.links) {
   case LFS_LINKS_VISIBLE:
+    if (ino != FUSE_ROOT_ID &&
+        (!page_shows(c, lfs_itab_get(c->itab, ino)) || !dlinks_lead(c)))
+      return FALSE;
     break;
   case LFS_LINKS_ROOT:
     if (ino != FUSE_ROOT_ID)
@@ -389,17 +442,28 @@ links_listed_in(LfsCtx *c, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /* The entry of .links in the listing of dir, at offset `at` (its next
- * being at + 1). The kernel looks it up when it needs it. */
+ * being at + 1). The root's is a directory, which the kernel looks up
+ * when it needs it; D/.links comes with its attributes to readdirplus. */
 static size_t
-add_links_entry(fuse_req_t req, LfsCtx *c, LfsInode *dir, char *buf, size_t size,
+add_links_entry(fuse_req_t req, LfsCtx *c, fuse_ino_t ino, char *buf, size_t size,
                 off_t at, gboolean plus)
 {
-  VSpec s = {.kind = VN_LINKS, .dir = dir};
-  struct stat st = {.st_ino = lfs_vnode_peek_vino(&s), .st_mode = S_IFDIR};
+  gboolean root = ino == FUSE_ROOT_ID;
+  VSpec s = {.kind = root ? VN_LINKS : VN_DLINK, .dir = lfs_itab_get(c->itab, ino)};
+  struct fuse_entry_param e = {
+      .attr = {.st_ino = lfs_vnode_peek_vino(&s), .st_mode = root ? S_IFDIR : S_IFLNK}};
   if (!plus)
-    return fuse_add_direntry(req, buf, size, c->opt.links_name, &st, at + 1);
-  struct fuse_entry_param e = {.attr = st};
-  return fuse_add_direntry_plus(req, buf, size, c->opt.links_name, &e, at + 1);
+    return fuse_add_direntry(req, buf, size, c->opt.links_name, &e.attr, at + 1);
+  if (root)
+    return fuse_add_direntry_plus(req, buf, size, c->opt.links_name, &e, at + 1);
+  g_rw_lock_reader_lock(&c->vreply_lock);
+  if (vnode_entry(c, &s, NULL, NULL, &e) != 0)
+    e = (struct fuse_entry_param){.attr = {.st_ino = e.attr.st_ino, .st_mode = S_IFLNK}};
+  size_t n = fuse_add_direntry_plus(req, buf, size, c->opt.links_name, &e, at + 1);
+  if (n > size && e.ino != 0)
+    lfs_vnode_forget(c, lfs_vnode(e.ino), 1);
+  g_rw_lock_reader_unlock(&c->vreply_lock);
+  return n;
 }
 
 static void
@@ -415,9 +479,10 @@ real_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     fuse_reply_err(req, err);
     return;
   }
+  if (off == 0)
+    lfs_vnodes_dir_listed(c, lfs_itab_get(c->itab, ino));
   if (end >= 0 && off <= end && links_listed_in(c, ino, fi)) {
-    size_t n =
-        add_links_entry(req, c, lfs_inode(req, ino), buf + used, size - used, end, plus);
+    size_t n = add_links_entry(req, c, ino, buf + used, size - used, end, plus);
     if (n <= size - used)
       used += n;
   }

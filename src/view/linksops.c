@@ -30,6 +30,17 @@ touches_links(fuse_req_t req, fuse_ino_t parent, const char *name)
   return lfs_is_virtual(parent) || (name != NULL && is_virtual_name(req, parent, name));
 }
 
+/* Making an entry: EROFS inside .links; EEXIST for the virtual name in a
+ * real directory (the kernel says so itself while it has the entry
+ * cached, but not just after D/.links was removed); else 0. */
+static int
+making_links(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+  if (lfs_is_virtual(parent))
+    return EROFS;
+  return is_virtual_name(req, parent, name) ? EEXIST : 0;
+}
+
 static void
 d_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
           struct fuse_file_info *fi)
@@ -43,8 +54,9 @@ d_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 static void
 d_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-  if (lfs_is_virtual(parent))
-    fuse_reply_err(req, EROFS);
+  int err = making_links(req, parent, name);
+  if (err != 0)
+    fuse_reply_err(req, err);
   else
     lfs_ctx(req)->real_ops.mknod(req, parent, name, mode, rdev);
 }
@@ -52,8 +64,9 @@ d_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t 
 static void
 d_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-  if (lfs_is_virtual(parent))
-    fuse_reply_err(req, EROFS);
+  int err = making_links(req, parent, name);
+  if (err != 0)
+    fuse_reply_err(req, err);
   else
     lfs_ctx(req)->real_ops.mkdir(req, parent, name, mode);
 }
@@ -61,8 +74,9 @@ d_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 static void
 d_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-  if (lfs_is_virtual(parent))
-    fuse_reply_err(req, EROFS);
+  int err = making_links(req, parent, name);
+  if (err != 0)
+    fuse_reply_err(req, err);
   else
     lfs_ctx(req)->real_ops.symlink(req, link, parent, name);
 }
@@ -70,16 +84,25 @@ d_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 static void
 d_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-  if (lfs_is_virtual(ino) || lfs_is_virtual(newparent))
-    fuse_reply_err(req, EROFS);
+  int err = lfs_is_virtual(ino) ? EROFS : making_links(req, newparent, newname);
+  if (err != 0)
+    fuse_reply_err(req, err);
   else
     lfs_ctx(req)->real_ops.link(req, ino, newparent, newname);
 }
 
+/* Removing D/.links (D not the root) succeeds and changes nothing: the
+ * link is computed, and there again at the next lookup. So rm -r, find
+ * -delete and a file manager's delete of a folder work as on the source.
+ * Removed again before D is listed again, it is EROFS (vnode.h). */
 static void
 d_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-  if (touches_links(req, parent, name))
+  if (!lfs_is_virtual(parent) && parent != FUSE_ROOT_ID &&
+      is_virtual_name(req, parent, name))
+    fuse_reply_err(
+        req, lfs_vnodes_unlink_dlink(lfs_ctx(req), lfs_inode(req, parent)) ? 0 : EROFS);
+  else if (touches_links(req, parent, name))
     fuse_reply_err(req, EROFS);
   else
     lfs_ctx(req)->real_ops.unlink(req, parent, name);
@@ -108,8 +131,9 @@ static void
 d_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
          struct fuse_file_info *fi)
 {
-  if (lfs_is_virtual(parent))
-    fuse_reply_err(req, EROFS);
+  int err = making_links(req, parent, name);
+  if (err != 0)
+    fuse_reply_err(req, err);
   else
     lfs_ctx(req)->real_ops.create(req, parent, name, mode, fi);
 }

@@ -30,11 +30,12 @@ lfs_status_text(LfsCtx *c)
                          "watch: %s\n"
                          "scans: %" G_GUINT64_FORMAT "\n"
                          "passthrough: %s\n"
-                         "kernel_cached: %" G_GUINT64_FORMAT "\n",
+                         "kernel_cached: %" G_GUINT64_FORMAT "\n"
+                         "kernel_known: %" G_GUINT64_FORMAT "\n",
                          scanning ? "scanning" : "ready", c->source, n.entries,
                          n.directories, n.hardlinked_inodes, n.hardlink_paths,
                          n.outside_links, n.symlinks, n.dangling, n.pointed_at,
                          n.unreadable, seconds, n.generation, lfs_watch_mechanism(c),
                          lfs_scan_count(c), lfs_kpass_state(c->kpass, c->opt.passthrough),
-                         lfs_vnode_count_cached(c));
+                         lfs_vnode_count_cached(c), lfs_vnodes_count(c));
 }

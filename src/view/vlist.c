@@ -5,6 +5,7 @@
 #include "live/scan.h"
 
 #include "core/names.h"
+#include "pages.h"
 
 #include <errno.h>
 #include <string.h>
@@ -66,15 +67,46 @@ child_of_links(LfsCtx *c, const VNode *p, const char *name, VSpec *out)
     out->kind = VN_SIBLINGS;
   else if (strcmp(name, "dangling") == 0)
     out->kind = VN_DANGLING;
+  else if (strcmp(name, "pointed-by") == 0)
+    out->kind = VN_POINTED;
   else if (root && strcmp(name, "inodes") == 0)
     out->kind = VN_INODES;
   else if (root && strcmp(name, "all-dangling") == 0)
     out->kind = VN_ALLDANG;
   else if (root && strcmp(name, "status") == 0)
     out->kind = VN_STATUS;
+  else if (root && strcmp(name, "dirs") == 0)
+    out->kind = VN_DIRS;
   else
     return ENOENT;
   return 0;
+}
+
+/* dirs/INO: the page of the directory whose st_ino is INO, to callers who
+ * may read that directory. */
+static int
+child_of_dirs(LfsCtx *c, LfsSeer *seer, const char *name, VSpec *out)
+{
+  guint64 vino;
+  LfsInode *d = parse_ino(name, &vino) ? lfs_page_dir(c, vino) : NULL;
+  if (d == NULL)
+    return ENOENT;
+  g_autofree char *path = lfs_itab_path(c->itab, d);
+  int err = path == NULL ? ENOENT : !lfs_seer_sees_dir(seer, path) ? EACCES : 0;
+  if (err != 0) {
+    lfs_itab_unref(c->itab, d);
+    return err;
+  }
+  *out = (VSpec){.kind = VN_LINKS, .dir = d, .held = TRUE};
+  return 0;
+}
+
+void
+lfs_vspec_release(LfsCtx *c, VSpec *spec)
+{
+  if (spec->held)
+    lfs_itab_unref(c->itab, spec->dir);
+  spec->held = FALSE;
 }
 
 int
@@ -83,6 +115,8 @@ lfs_vnode_child(LfsCtx *c, LfsSeer *seer, const VNode *p, const char *name, VSpe
   *out = (VSpec){.dir = p->dir};
   if (p->kind == VN_LINKS)
     return child_of_links(c, p, name, out);
+  if (p->kind == VN_DIRS)
+    return child_of_dirs(c, seer, name, out);
   if (!lfs_scan_wait_ready(c))
     return ENOENT;
   g_autofree char *d = lfs_itab_path(c->itab, p->dir);
@@ -103,6 +137,21 @@ lfs_vnode_child(LfsCtx *c, LfsSeer *seer, const VNode *p, const char *name, VSpe
     if (lp == NULL || !lfs_seer_sees(seer, lp->path))
       return ENOENT;
     *out = (VSpec){.kind = VN_SIBLINK, .dir = p->dir, .name = p->name, .flat = name};
+    return 0;
+  }
+  case VN_POINTED: {
+    path = lfs_path_join(d, name);
+    if (!lfs_index_is_pointed(c->index, d, name) || !lfs_seer_sees(seer, path))
+      return ENOENT;
+    *out = (VSpec){.kind = VN_PTDIR, .dir = p->dir, .name = name};
+    return 0;
+  }
+  case VN_PTDIR: {
+    g_autoptr(GPtrArray) ptrs = lfs_index_get_pointers(c->index, d, p->name);
+    LfsPath *lp = find_flat(ptrs, name);
+    if (lp == NULL || !lfs_seer_sees(seer, lp->path))
+      return ENOENT;
+    *out = (VSpec){.kind = VN_PTLINK, .dir = p->dir, .name = p->name, .flat = name};
     return 0;
   }
   case VN_DANGLING: {
@@ -157,7 +206,9 @@ list_links_dir(LfsCtx *c, const VNode *vn, GPtrArray *out)
 {
   g_ptr_array_add(out, g_strdup("siblings"));
   g_ptr_array_add(out, g_strdup("dangling"));
+  g_ptr_array_add(out, g_strdup("pointed-by"));
   if (vn->dir == lfs_itab_root(c->itab)) {
+    g_ptr_array_add(out, g_strdup("dirs"));
     g_ptr_array_add(out, g_strdup("inodes"));
     g_ptr_array_add(out, g_strdup("all-dangling"));
     g_ptr_array_add(out, g_strdup("status"));
@@ -199,6 +250,24 @@ list_index_dir(LfsCtx *c, LfsSeer *seer, const VNode *vn, const char *d, GPtrArr
     g_autoptr(LfsGroupInfo) g = lfs_index_get_siblings(c->index, d, vn->name);
     if (g != NULL)
       list_paths(seer, g->paths, out);
+    if (group != NULL)
+      *group = g_steal_pointer(&g);
+    break;
+  }
+  case VN_POINTED: {
+    g_autoptr(GPtrArray) names = lfs_index_list_pointed_names(c->index, d);
+    for (guint k = 0; k < names->len; k++) {
+      g_autofree char *path = lfs_path_join(d, names->pdata[k]);
+      if (lfs_seer_sees(seer, path))
+        g_ptr_array_add(out, g_strdup(names->pdata[k]));
+    }
+    break;
+  }
+  case VN_PTDIR: {
+    /* listed as a group of paths, so that readdirplus finds the targets */
+    g_autoptr(LfsGroupInfo) g = g_new0(LfsGroupInfo, 1);
+    g->paths = lfs_index_get_pointers(c->index, d, vn->name);
+    list_paths(seer, g->paths, out);
     if (group != NULL)
       *group = g_steal_pointer(&g);
     break;
@@ -253,14 +322,16 @@ lfs_vnode_list(LfsCtx *c, LfsSeer *seer, const VNode *vn, GPtrArray **names,
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
   if (vn->kind == VN_LINKS) {
     list_links_dir(c, vn, out);
+  } else if (vn->kind == VN_DIRS) {
+    /* lists nothing: its pages are reached by name */
   } else {
     if (!lfs_scan_wait_ready(c))
       return ENOENT;
     g_autofree char *d = lfs_itab_path(c->itab, vn->dir);
     if (d == NULL)
       return ENOENT;
-    if ((vn->kind == VN_SIBLINGS || vn->kind == VN_DANGLING) && seer != NULL &&
-        !lfs_seer_sees_dir(seer, d))
+    if ((vn->kind == VN_SIBLINGS || vn->kind == VN_DANGLING || vn->kind == VN_POINTED) &&
+        seer != NULL && !lfs_seer_sees_dir(seer, d))
       return EACCES;
     list_index_dir(c, seer, vn, d, out, group);
   }

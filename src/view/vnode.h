@@ -1,12 +1,19 @@
 /* vnode.h: the virtual inodes of the .links trees, and what they show.
  *
- *   D/.links/                       VN_LINKS      (D: a real directory)
+ *   D/.links -> ../../.links/dirs/INO  VN_DLINK   (D: a real directory, not
+ *                                                   the root)
+ *   the page of D: MOUNTPOINT/.links/ for the root, else
+ *   MOUNTPOINT/.links/dirs/INO/     VN_LINKS      (D, INO: D's st_ino)
  *     siblings/                     VN_SIBLINGS
  *       NAME/                       VN_SIBDIR     name = NAME
  *         FLAT -> REL               VN_SIBLINK    name = NAME, flat = FLAT
  *     dangling/                     VN_DANGLING
  *       NAME -> REL                 VN_DANGLINK   name = NAME
+ *     pointed-by/                   VN_POINTED
+ *       NAME/                       VN_PTDIR      name = NAME
+ *         FLAT -> REL               VN_PTLINK     name = NAME, flat = FLAT
  *   MOUNTPOINT/.links/ adds
+ *     dirs/                         VN_DIRS       (lists nothing)
  *     inodes/                       VN_INODES
  *       INO/                        VN_INODIR     (gdev, gino), name = INO
  *         FLAT -> REL               VN_INOLINK    (gdev, gino), name = INO, flat = FLAT
@@ -35,17 +42,24 @@ typedef enum {
   VN_ALLDANG,
   VN_ALLDANGLINK,
   VN_STATUS,
+  VN_DIRS,
+  VN_DLINK,
+  VN_POINTED,
+  VN_PTDIR,
+  VN_PTLINK,
 } VKind;
 
+/* One allocation: name and flat are stored after the record. A walk of
+ * .links/inodes/ of a snapshot tree makes one per path, so it is small. */
 typedef struct VNode {
-  VKind kind;
-  LfsInode *dir; /* D, referenced; the root for root-only kinds */
-  dev_t gdev;    /* the group of VN_INODIR, VN_INOLINK */
+  guint8 kind;        /* VKind */
+  gboolean root_page; /* VN_LINKS of the root: MOUNTPOINT/.links */
+  LfsInode *dir;      /* D, referenced; the root for root-only kinds */
+  dev_t gdev;         /* the group of VN_INODIR, VN_INOLINK */
   ino_t gino;
-  char *name;
-  char *flat;
-  char *key;
-  uint64_t vino;
+  const char *name; /* NULL, or in the record's own allocation */
+  const char *flat;
+  uint64_t vino; /* also what the table hashes */
   uint64_t nlookup;
   /* vinval.c: when the kernel was last given it to cache (0: not in the
    * list of recent replies), and that list, oldest first. */
@@ -72,13 +86,31 @@ typedef struct {
   ino_t gino;
   const char *name;
   const char *flat;
+  gboolean held; /* dir carries a reference of its own: lfs_vspec_release */
 } VSpec;
+
+/* Let go of what spec holds (see held). */
+void lfs_vspec_release(LfsCtx *c, VSpec *spec);
 
 /* The record for spec, with its lookup count raised by one. */
 VNode *lfs_vnode_get(LfsCtx *c, const VSpec *spec);
 void lfs_vnode_forget(LfsCtx *c, VNode *vn, uint64_t n);
 
 gboolean lfs_vnode_is_dir(VKind kind);
+/* Removing dir/.links: TRUE (it succeeds and changes nothing) unless it
+ * was removed already and dir not listed since. A tool that removes a
+ * name and makes it again until that succeeds (tar -x) would otherwise
+ * loop for ever: the link is there again at once. */
+gboolean lfs_vnodes_unlink_dlink(LfsCtx *c, LfsInode *dir);
+/* dir was listed (readdir from its start): it may be removed again. */
+void lfs_vnodes_dir_listed(LfsCtx *c, LfsInode *dir);
+
+/* Records held: the virtual entries the kernel knows (status:
+ * kernel_known). */
+guint64 lfs_vnodes_count(LfsCtx *c);
+
+/* Whether vn is MOUNTPOINT/.links, the root's page. */
+gboolean lfs_vnode_is_root_page(const VNode *vn);
 
 /* Path (relative to the view root) of the virtual directory vn is, or
  * holds vn. NULL if D has no name any more. */

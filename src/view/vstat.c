@@ -9,24 +9,43 @@
 #include <errno.h>
 #include <string.h>
 
+/* The page of vn->dir: .links for the root, .links/dirs/INO otherwise. */
 static char *
-links_path(LfsCtx *c, const VNode *vn)
+page_path(LfsCtx *c, const VNode *vn)
+{
+  if (vn->dir == lfs_itab_root(c->itab))
+    return g_strdup(c->opt.links_name);
+  dev_t dev;
+  ino_t ino;
+  lfs_inode_devino(vn->dir, &dev, &ino);
+  return g_strdup_printf("%s/dirs/%ju", c->opt.links_name,
+                         (uintmax_t)lfs_itab_vino(c->itab, dev, ino));
+}
+
+/* D/.links itself, or (holding) D. */
+static char *
+dlink_path(LfsCtx *c, const VNode *vn, gboolean holding)
 {
   g_autofree char *d = lfs_itab_path(c->itab, vn->dir);
-  return d ? lfs_path_join(d, c->opt.links_name) : NULL;
+  if (d == NULL || holding)
+    return g_steal_pointer(&d);
+  return lfs_path_join(d, c->opt.links_name);
 }
 
 char *
 lfs_vnode_dir_path(LfsCtx *c, const VNode *vn, gboolean holding)
 {
-  g_autofree char *l = links_path(c, vn);
-  if (l == NULL)
-    return NULL;
+  if (vn->kind == VN_DLINK)
+    return dlink_path(c, vn, holding);
+  g_autofree char *l = page_path(c, vn);
   VKind k = vn->kind;
   if (holding) {
     switch (k) {
     case VN_SIBLINK:
       k = VN_SIBDIR;
+      break;
+    case VN_PTLINK:
+      k = VN_PTDIR;
       break;
     case VN_DANGLINK:
       k = VN_DANGLING;
@@ -48,6 +67,10 @@ lfs_vnode_dir_path(LfsCtx *c, const VNode *vn, gboolean holding)
     return g_strconcat(l, "/siblings/", vn->name, NULL);
   case VN_DANGLING:
     return g_strconcat(l, "/dangling", NULL);
+  case VN_POINTED:
+    return g_strconcat(l, "/pointed-by", NULL);
+  case VN_PTDIR:
+    return g_strconcat(l, "/pointed-by/", vn->name, NULL);
   case VN_INODES:
     return g_strconcat(l, "/inodes", NULL);
   case VN_INODIR:
@@ -55,6 +78,8 @@ lfs_vnode_dir_path(LfsCtx *c, const VNode *vn, gboolean holding)
                            (uintmax_t)lfs_itab_vino(c->itab, vn->gdev, vn->gino));
   case VN_ALLDANG:
     return g_strconcat(l, "/all-dangling", NULL);
+  case VN_DIRS:
+    return g_strconcat(l, "/dirs", NULL);
   default:
     return g_steal_pointer(&l);
   }
@@ -69,6 +94,9 @@ lfs_vnode_target(LfsCtx *c, const VNode *vn, char **path)
   if (d == NULL)
     return ENOENT;
   switch (vn->kind) {
+  case VN_DLINK:
+    *path = page_path(c, vn);
+    return 0;
   case VN_SIBLINK: {
     g_autoptr(LfsGroupInfo) g = lfs_index_get_siblings(c->index, d, vn->name);
     const char *lp = g ? lfs_group_flat_path(g, vn->flat) : NULL;
@@ -80,6 +108,17 @@ lfs_vnode_target(LfsCtx *c, const VNode *vn, char **path)
   case VN_DANGLINK:
     *path = lfs_path_join(d, vn->name);
     return 0;
+  case VN_PTLINK: {
+    g_autoptr(GPtrArray) ptrs = lfs_index_get_pointers(c->index, d, vn->name);
+    for (guint k = 0; ptrs != NULL && k < ptrs->len; k++) {
+      LfsPath *lp = ptrs->pdata[k];
+      if (strcmp(lp->flat, vn->flat) == 0) {
+        *path = g_strdup(lp->path);
+        return 0;
+      }
+    }
+    return ENOENT;
+  }
   case VN_INOLINK: {
     g_autoptr(LfsGroupInfo) g = lfs_index_get_group(c->index, vn->gdev, vn->gino);
     const char *lp = g ? lfs_group_flat_path(g, vn->flat) : NULL;
@@ -113,7 +152,8 @@ described_path(LfsCtx *c, const VNode *vn)
     return g_strdup(((LfsPath *)g->paths->pdata[0])->path);
   }
   case VN_INOLINK:
-  case VN_ALLDANGLINK: {
+  case VN_ALLDANGLINK:
+  case VN_PTLINK: {
     char *p = NULL;
     return lfs_vnode_target(c, vn, &p) == 0 ? p : NULL;
   }
@@ -136,17 +176,22 @@ stat_described(LfsCtx *c, const VNode *vn, const char *target, struct stat *st)
   case VN_SIBDIR:
   case VN_SIBLINK:
   case VN_DANGLINK:
+  case VN_PTDIR:
     if (!lfs_itab_named(c->itab, vn->dir))
       return ENOENT;
     return lfs_itab_statat(c->itab, vn->dir, vn->name, st);
   case VN_LINKS:
+  case VN_DLINK:
+  case VN_DIRS:
   case VN_SIBLINGS:
   case VN_DANGLING:
+  case VN_POINTED:
     if (!lfs_itab_named(c->itab, vn->dir))
       return ENOENT;
     return lfs_itab_stat(c->itab, vn->dir, st);
   case VN_INOLINK:
   case VN_ALLDANGLINK:
+  case VN_PTLINK:
     if (target != NULL)
       return lfs_stat_rel(&c->root, target, st);
     G_GNUC_FALLTHROUGH;

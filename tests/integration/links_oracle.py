@@ -8,7 +8,10 @@ All paths are bytes (the generated trees hold non-UTF-8 names).
   Oracle(src, mnt)       the hard-link groups, symlinks, dangling symlinks
                          (find -xtype l plus loops), directories of src and
                          what each symlink points at (follow_symlink)
-  check_everything(m)    every listing of the view against a fresh oracle
+  check_everything(m)    every listing of the view against a fresh oracle:
+                         each page reached through .links/dirs/INO and
+                         through D/.links, D/.links itself (a relative
+                         symlink to the page) and where D lists it
   status(m) / wait_ready(m)
   mktree(dir, ...)       run tools/mktree
 """
@@ -60,8 +63,38 @@ def join(*parts):
 
 
 def lnk(m, rel=b''):
-    """D/.links in the view for the directory rel of the source."""
+    """D/.links in the view for the directory rel of the source (the root's
+    .links directory for rel = b'', a symlink to D's page otherwise)."""
     return join(b(m.mnt), rel, b(H.LINKS_NAME))
+
+
+def page(m, rel=b''):
+    """The page of the directory rel, by its own path: MOUNTPOINT/.links
+    for the root, MOUNTPOINT/.links/dirs/INO otherwise (INO: the
+    directory's st_ino, the source's own on its filesystem)."""
+    rel = b(rel)
+    if rel == b'':
+        return lnk(m)
+    ino = os.lstat(join(b(m.src), rel)).st_ino
+    return join(b(m.mnt), b(H.LINKS_NAME), b'dirs', b'%d' % ino)
+
+
+def dlink_target(rel, ino):
+    """What D/.links must read for the directory rel whose st_ino is ino."""
+    depth = len(b(rel).split(b'/'))
+    return b'../' * depth + b(H.LINKS_NAME) + b'/dirs/%d' % ino
+
+
+def links_mode(m):
+    """The -o links= mode m was mounted with."""
+    mode = 'visible'
+    args = list(getattr(m, 'args', ()))
+    for k, a in enumerate(args):
+        if a == '-o' and k + 1 < len(args):
+            for opt in args[k + 1].split(','):
+                if opt.startswith('links='):
+                    mode = opt[len('links='):]
+    return mode
 
 
 def mktree(dest, *args, files=400, dirs=30, depth=3, seed=1, symlinks=60,
@@ -244,6 +277,12 @@ class Oracle:
         return {basename(t): sorted(ls) for t, ls in self.pointed.items()
                 if dirname(t) == d}
 
+    def page_has(self, d):
+        """Whether the page of d has something to show (then the default
+        mode lists D/.links)."""
+        return bool(self.siblings_of_dir(d) or self.dangling_of_dir(d) or
+                    self.pointed_of_dir(d))
+
     def outside(self, key):
         return self.nlink[key] - len(self.groups[key])
 
@@ -326,8 +365,9 @@ def resolve_vlink(m, dirpath, name, probs):
     if t.startswith(b'/'):
         probs.add('%r -> %r is absolute', p, t)
         return None
-    full = os.path.normpath(join(dirpath, t))
-    root = b(m.mnt)
+    # dirpath may be reached through D/.links: where it really is
+    full = os.path.normpath(join(os.path.realpath(dirpath), t))
+    root = os.path.realpath(b(m.mnt))
     if not full.startswith(root + b'/'):
         probs.add('%r -> %r leaves the view (%r)', p, t, full)
         return None
@@ -347,7 +387,8 @@ def renameat2(old, new, flags):
     H.renameat2(os.fsdecode(old), os.fsdecode(new), flags)
 
 
-def check_flat_dir(m, dirpath, rels, probs, ino=None, dangling=False):
+def check_flat_dir(m, dirpath, rels, probs, ino=None, dangling=False,
+                   pointers=False):
     """dirpath holds one symlink per rel path, named FLAT(rel) (hashed form
     for FLAT longer than 255 bytes), each relative and designating rel; when
     ino is given, following it reaches that inode."""
@@ -396,6 +437,13 @@ def check_flat_dir(m, dirpath, rels, probs, ino=None, dangling=False):
             if _follow(join(dirpath, n)) != _follow(real):
                 probs.add('following %r/%r: %r, following %r: %r', dirpath,
                           n, _follow(join(dirpath, n)), r, _follow(real))
+        if pointers:
+            try:
+                if not stat.S_ISLNK(os.lstat(join(b(m.mnt), r)).st_mode):
+                    probs.add('%r/%r designates %r: not a symlink', dirpath,
+                              n, r)
+            except OSError as e:
+                probs.add('%r/%r designates %r: %s', dirpath, n, r, e)
         if dangling:
             try:
                 if not stat.S_ISLNK(os.lstat(join(b(m.mnt), r)).st_mode):
@@ -440,9 +488,55 @@ def check_all_dangling(m, o, probs):
                    dangling=True)
 
 
+def check_dlink(m, o, d, probs):
+    """D/.links for the directory d: where it is listed (-o links=), and
+    for D other than the root a relative symlink to its page."""
+    view_d = join(b(m.mnt), d)
+    if os.path.lexists(join(b(m.src), d, b(H.LINKS_NAME))):
+        return False   # a real entry of that name wins
+    mode = links_mode(m)
+    want = (d == b'' and mode != 'hidden') or (
+        mode == 'visible' and o.page_has(d))
+    names = os.listdir(view_d)
+    if (b(H.LINKS_NAME) in names) != want:
+        probs.add('%r: %s listed, expected %s (-o links=%s)', view_d,
+                  H.LINKS_NAME, 'not' if want else '', mode)
+    elif want and names[-1] != b(H.LINKS_NAME):
+        probs.add('%r: %s listed before real entries: %r', view_d,
+                  H.LINKS_NAME, names[-5:])
+    if d == b'':
+        return True
+    p = lnk(m, d)
+    try:
+        st = os.lstat(p)
+        t = os.readlink(p)
+    except OSError as e:
+        probs.add('%r: %s', p, e)
+        return False
+    want_t = dlink_target(d, os.lstat(join(b(m.src), d)).st_ino)
+    if not stat.S_ISLNK(st.st_mode) or t != want_t:
+        probs.add('%r: mode %o -> %r, expected a symlink to %r', p,
+                  st.st_mode, t, want_t)
+    elif st.st_size != len(t):
+        probs.add('%r: size %d, target %r', p, st.st_size, t)
+    return True
+
+
 def check_dir(m, o, d, probs):
-    """D/.links/siblings and D/.links/dangling for the directory d."""
-    base = lnk(m, d)
+    """The page of the directory d (siblings/, dangling/), reached by its
+    own path, the same listings reached through D/.links, and D/.links."""
+    base = page(m, d)
+    if check_dlink(m, o, d, probs) and d != b'':
+        for sub in (b'siblings', b'dangling', b'pointed-by'):
+            try:
+                a = sorted(os.listdir(join(lnk(m, d), sub)))
+                w = sorted(os.listdir(join(base, sub)))
+            except OSError as e:
+                probs.add('%r: %s', join(lnk(m, d), sub), e)
+                continue
+            if a != w:
+                probs.add('%r lists %r, %r lists %r', join(lnk(m, d), sub), a,
+                          join(base, sub), w)
     sib = o.siblings_of_dir(d)
     sd = join(base, b'siblings')
     try:
@@ -483,15 +577,12 @@ def check_dir(m, o, d, probs):
                       join(d, n))
 
 
-def has_pointed_by(m):
-    """Whether the view lists pointed-by/ pages (issue 13, view side)."""
-    return os.path.isdir(join(lnk(m), b'pointed-by'))
-
-
 def check_pointed(m, o, d, probs):
-    """D/.links/pointed-by for the directory d: one NAME/ per entry pointed
-    at, holding one FLAT -> REL per symlink pointing at it."""
-    pd = join(lnk(m, d), b'pointed-by')
+    """pointed-by/ of the page of d (reached by its own path; check_dir
+    compares it with the one reached through D/.links): one NAME/ per entry
+    pointed at, holding one FLAT -> REL per symlink pointing at it, each
+    leading to that symlink."""
+    pd = join(page(m, d), b'pointed-by')
     want = o.pointed_of_dir(d)
     try:
         names = os.listdir(pd)
@@ -504,7 +595,7 @@ def check_pointed(m, o, d, probs):
                   sorted(set(want) - set(names))[:10])
     for n in names:
         if n in want:
-            check_flat_dir(m, join(pd, n), want[n], probs)
+            check_flat_dir(m, join(pd, n), want[n], probs, pointers=True)
 
 
 def check_status_counts(m, o, probs, st=None):
@@ -526,12 +617,10 @@ def check_everything(m, o=None, dirs=True, what=''):
     probs = Problems()
     check_inodes(m, o, probs)
     check_all_dangling(m, o, probs)
-    pointed = has_pointed_by(m)
     if dirs:
         for d in o.dirs:
             check_dir(m, o, d, probs)
-            if pointed:
-                check_pointed(m, o, d, probs)
+            check_pointed(m, o, d, probs)
     check_status_counts(m, o, probs)
     probs.check(what or 'view vs oracle')
     return o
@@ -566,14 +655,18 @@ def fingerprint(top):
 
 
 def virtual_entries(m, dirs):
-    """Every virtual path under the .links of each rel dir in dirs (and the
-    root's extra entries): list of bytes paths."""
+    """Every virtual path of the page of each rel dir in dirs, reached by
+    its own path (and the root's extra entries), with each D/.links: list
+    of bytes paths."""
     out = []
     for d in dirs:
-        base = lnk(m, d)
+        base = page(m, d)
         out.append(base)
-        for sub in (b'siblings', b'dangling') + (
-                (b'inodes', b'all-dangling', b'status') if d == b'' else ()):
+        if d != b'':
+            out.append(lnk(m, d))
+        for sub in (b'siblings', b'dangling', b'pointed-by') + (
+                (b'inodes', b'all-dangling', b'status', b'dirs')
+                if d == b'' else ()):
             p = join(base, sub)
             out.append(p)
             if sub == b'status':

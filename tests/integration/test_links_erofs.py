@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Every change attempt inside `.links` fails with EROFS and changes nothing
-in the source (SPEC section 2), at every level of the namespace."""
+in the source (SPEC section 2), at every level of the namespace; removing
+D/.links succeeds and changes nothing."""
 
 import errno
 import os
@@ -21,18 +22,23 @@ def _pop(s):
     os.setxattr(s / 'real', 'user.keep', b'1')
 
 
-LEVELS = ['root_links', 'links', 'siblings', 'siblings_name',
+LEVELS = ['root_links', 'links', 'dirs', 'page', 'siblings', 'siblings_name',
           'siblings_link', 'dangling', 'dangling_link', 'inodes',
           'inodes_ino', 'inodes_link', 'all_dangling', 'all_dangling_link',
-          'status']
+          'status', 'page_siblings', 'page_dangling_link']
 
 
 def _level_path(m, level):
     L, Ld = O.lnk(m), O.lnk(m, b'd')
+    P = O.page(m, b'd')
     ino = b'%d' % os.lstat(m.v('h')).st_ino
     return {
         'root_links': L,
         'links': Ld,
+        'dirs': join(L, b'dirs'),
+        'page': P,
+        'page_siblings': join(P, b'siblings'),
+        'page_dangling_link': join(P, b'dangling', b'dl'),
         'siblings': join(Ld, b'siblings'),
         'siblings_name': join(Ld, b'siblings', b'f'),
         'siblings_link': join(Ld, b'siblings', b'f', b'h'),
@@ -54,8 +60,9 @@ def _ops(m, level, T):
     out = join(R, b'moved-out')
     parent = os.path.dirname(T)
     ops = {}
-    if level in ('root_links', 'links', 'siblings', 'siblings_name',
-                 'dangling', 'inodes', 'inodes_ino', 'all_dangling'):
+    if level in ('root_links', 'dirs', 'page', 'siblings', 'siblings_name',
+                 'dangling', 'inodes', 'inodes_ino', 'all_dangling',
+                 'page_siblings'):
         new = join(T, b'new')
         has_outside = level in ('siblings_name', 'inodes_ino')
         ops.update({
@@ -137,6 +144,10 @@ def test_every_change_is_erofs(linkfs, level):
     for name, fn in _ops(m, level, T).items():
         got[name] = H.ename(H.errno_of(fn))
     expected = {k: 'EROFS' for k in got}
+    if level == 'links':
+        # D/.links: removing it succeeds and changes nothing (so rm -r and
+        # file managers delete folders); it is there again at once
+        expected['unlink'] = 'OK'
     if os.geteuid() != 0 and level.endswith('_link'):
         # No xattr namespace is writable on a symlink by a user: the kernel
         # refuses trusted.* (CAP_SYS_ADMIN) before asking linkfs.
@@ -145,6 +156,7 @@ def test_every_change_is_erofs(linkfs, level):
     assert not wrong, 'not EROFS at %s: %r' % (level, wrong)
     assert O.fingerprint(m.src) == before
     assert O.status(m)['generation'] == g0
+    assert os.path.lexists(T), T
     assert sorted(os.listdir(O.lnk(m, b'd'))) + sorted(
         os.listdir(join(O.lnk(m, b'd'), b'siblings'))) == listing
     O.check_everything(m)
@@ -162,8 +174,12 @@ def test_rename_real_entry_onto_links_name(linkfs):
         'rename file': H.errno_of(os.rename, join(R, b'real'), O.lnk(m)),
         'noreplace': H.errno_of(O.renameat2, join(R, b'real'),
                                 O.lnk(m, b'd'), H.RENAME_NOREPLACE),
+        'rename file onto D/.links': H.errno_of(os.rename, join(R, b'real'),
+                                                O.lnk(m, b'd')),
     }
-    assert res['rename dir'] == errno.EROFS, res
+    # the kernel refuses a directory over a symlink itself
+    assert res['rename dir'] in (errno.EROFS, errno.ENOTDIR), res
+    assert res['rename file onto D/.links'] == errno.EROFS, res
     # the kernel refuses a file over a directory itself
     assert res['rename file'] in (errno.EROFS, errno.EISDIR), res
     assert res['noreplace'] in (errno.EROFS, errno.EEXIST), res
@@ -186,3 +202,34 @@ def test_reading_is_allowed(linkfs):
     with open(p, 'r+b') as f:
         f.write(b'DATA')
     assert (m.src / 'd' / 'f').read_bytes() == b'DATA'
+
+
+def test_making_d_links_again(linkfs):
+    """After D/.links is removed, making an entry by that name is EEXIST
+    (the kernel looks the name up again first, and finds it), in the root
+    too."""
+    m = linkfs(populate=_pop)
+    O.wait_ready(m)
+    before = O.fingerprint(m.src)
+    R = b(m.mnt)
+    Ld = O.lnk(m, b'd')
+    want = os.readlink(Ld)
+    res = {}
+    for name, fn in {
+            'symlink': lambda: os.symlink(b'../anything', Ld),
+            'mkdir': lambda: os.mkdir(Ld),
+            'mknod': lambda: os.mknod(Ld, 0o100644),
+            'create': lambda: os.close(os.open(Ld, os.O_CREAT | os.O_WRONLY
+                                               | os.O_EXCL, 0o644)),
+            'link': lambda: os.link(join(R, b'real'), Ld)}.items():
+        os.listdir(join(R, b'd'))   # removed again only after a listing
+        os.unlink(Ld)
+        res[name] = H.ename(H.errno_of(fn))
+        assert os.readlink(Ld) == want, name
+    assert res == {'symlink': 'EEXIST', 'mkdir': 'EEXIST', 'mknod': 'EEXIST',
+                   'create': 'EEXIST', 'link': 'EEXIST'}, res
+    assert H.ename(H.errno_of(os.unlink, O.lnk(m))) in ('EISDIR', 'EROFS')
+    assert H.ename(H.errno_of(os.symlink, b'x', O.lnk(m))) == 'EEXIST'
+    assert H.ename(H.errno_of(os.rmdir, O.lnk(m))) == 'EROFS'
+    assert O.fingerprint(m.src) == before
+    O.check_everything(m)

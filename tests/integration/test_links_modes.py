@@ -13,6 +13,7 @@ from links_oracle import b, join
 SPEC = {'f': b'f', 'd/g': ('link', 'f'), 'd/e/h': ('link', 'f'),
         'd/e/dl': ('symlink', 'nothing'), 'x/y/z': None}
 DIRS = [b'', b'd', b'd/e', b'x', b'x/y', b'x/y/z']
+SHOWN = [b'', b'd', b'd/e']     # the directories whose page has something
 
 
 def _mount(linkfs, *opts, spec=SPEC):
@@ -40,20 +41,31 @@ def _explicit_access_works(m, name=b'.links'):
     assert os.listdir(join(R, b'd/e', name, b'dangling')) == [b'dl']
 
 
-def test_visible_by_default_listed_everywhere(linkfs):
-    m = _mount(linkfs)
+def _listed_where_links_are(m, name=b'.links'):
     R = b(m.mnt)
     for d in DIRS:
-        assert b'.links' in os.listdir(join(R, d)), d
-    found = _find(m, '-name', '.links', '-prune')
-    assert sorted(found) == sorted(join(R, d, b'.links') for d in DIRS)
+        names = os.listdir(join(R, d))
+        assert (name in names) == (d in SHOWN), (d, names)
+        if name in names:   # after the real entries
+            assert names[-1] == name, (d, names)
+    # find does not follow D/.links: it sees one symlink per such directory
+    found = _find(m, '-name', name, '-prune')
+    assert sorted(found) == sorted(join(R, d, name) for d in SHOWN)
+    links = _find(m, '-name', name, '-type', 'l')
+    assert sorted(links) == sorted(join(R, d, name) for d in SHOWN if d)
+
+
+def test_visible_by_default_listed_where_links_are(linkfs):
+    m = _mount(linkfs)
+    O.wait_ready(m)
+    _listed_where_links_are(m)
     _explicit_access_works(m)
 
 
 def test_links_visible_explicit(linkfs):
     m = _mount(linkfs, '-o', 'links=visible')
-    for d in DIRS:
-        assert b'.links' in os.listdir(join(b(m.mnt), d)), d
+    O.wait_ready(m)
+    _listed_where_links_are(m)
 
 
 def test_links_hidden(linkfs):
@@ -87,11 +99,16 @@ def test_links_root(linkfs):
 
 def test_links_name_option(linkfs, monkeypatch):
     m = _mount(linkfs, '-o', 'links_name=@links')
+    monkeypatch.setattr(H, 'LINKS_NAME', '@links')
+    O.wait_ready(m)
     R = b(m.mnt)
+    _listed_where_links_are(m, b'@links')
     for d in DIRS:
-        names = os.listdir(join(R, d))
-        assert b'@links' in names and b'.links' not in names, (d, names)
+        assert b'.links' not in os.listdir(join(R, d)), d
         assert H.errno_of(os.lstat, join(R, d, b'.links')) == 2
+        if d:
+            assert os.readlink(join(R, d, b'@links')).endswith(
+                b'@links/dirs/%d' % os.lstat(join(R, d)).st_ino)
     _explicit_access_works(m, b'@links')
     monkeypatch.setattr(H, 'LINKS_NAME', '@links')
     O.wait_ready(m)
@@ -110,12 +127,13 @@ def test_real_entry_named_links_wins_with_warning(linkfs):
                  'd/.links/sub/deeper': b'deeper',
                  'x/.links': b'a real file named .links'})
     m = _mount(linkfs, spec=spec)
+    O.wait_ready(m)
     R = b(m.mnt)
     # a real directory of the view: it has its own virtual .links inside
-    assert sorted(os.listdir(join(R, b'd/.links'))) == [b'.links',
-                                                        b'mine.txt', b'sub']
-    assert sorted(os.listdir(join(R, b'd/.links/.links'))) == [b'dangling',
-                                                               b'siblings']
+    # (not listed: nothing there has links)
+    assert sorted(os.listdir(join(R, b'd/.links'))) == [b'mine.txt', b'sub']
+    assert sorted(os.listdir(join(R, b'd/.links/.links'))) == [
+        b'dangling', b'pointed-by', b'siblings']
     with open(join(R, b'd/.links/mine.txt'), 'rb') as f:
         assert f.read() == b'real content'
     with open(join(R, b'x/.links'), 'rb') as f:
@@ -141,7 +159,7 @@ def test_real_entry_named_links_wins_with_warning(linkfs):
     assert sorted(os.listdir(join(R2, b'd/.links'))) == [b'@links', b'f-link',
                                                          b'mine.txt', b'new',
                                                          b'sub']
-    assert sorted(os.listdir(join(R2, b'd/@links'))) == [b'dangling',
-                                                          b'siblings']
+    assert sorted(os.listdir(join(R2, b'd/@links'))) == [
+        b'dangling', b'pointed-by', b'siblings']
     sib = os.listdir(join(R2, b'd/.links/@links/siblings'))
     assert sib == [b'f-link']

@@ -181,11 +181,14 @@ def test_listings_sorted_by_name(linkfs, tmp_path):
                 bad.append((d, 'ls -f'))
     assert not bad, bad[:10]
     # the top of .links itself
-    root_names = sorted(os.listdir(O.lnk(m)))
-    assert root_names == [b'all-dangling', b'dangling', b'inodes',
-                          b'siblings', b'status']
-    assert sorted(os.listdir(O.lnk(m, o.dirs[-1]))) == [b'dangling',
-                                                        b'siblings']
+    root_names = os.listdir(O.lnk(m))
+    assert root_names == [b'all-dangling', b'dangling', b'dirs', b'inodes',
+                          b'pointed-by', b'siblings', b'status']
+    assert os.listdir(O.lnk(m, o.dirs[-1])) == [b'dangling', b'pointed-by',
+                                               b'siblings']
+    assert os.listdir(O.page(m, o.dirs[-1])) == [b'dangling', b'pointed-by',
+                                                b'siblings']
+    assert os.listdir(join(O.lnk(m), b'dirs')) == []
 
 
 def _pop_owners(s):
@@ -210,7 +213,7 @@ def test_modes_and_owners(linkfs):
     O.wait_ready(m)
     R = b(m.mnt)
     ino = os.lstat(join(R, b'd/f')).st_ino
-    L, Ld = O.lnk(m), O.lnk(m, b'd')
+    L, Ld = O.lnk(m), O.page(m, b'd')
     exp_dirs = {
         L: (1600, 1601),
         join(L, b'siblings'): (1600, 1601),
@@ -226,6 +229,7 @@ def test_modes_and_owners(linkfs):
         join(L, b'inodes', str(ino)): (1002, 1003),
     }
     exp_links = {
+        O.lnk(m, b'd'): (1000, 1001),
         join(Ld, b'siblings', b'f', b'h'): (1002, 1003),
         join(Ld, b'siblings', b'f', O.flat(b'd/g')): (1002, 1003),
         join(L, b'inodes', str(ino), O.flat(b'd/f')): (1002, 1003),
@@ -290,6 +294,10 @@ def test_virtual_inodes_unique_and_stable(linkfs, tmp_path):
 
 
 def test_find_L_and_du_L_terminate(linkfs, tmp_path):
+    """find -L and du -L over the view end. Pages lead to nothing above
+    them: siblings/ to files, dangling/ to dangling symlinks; only a
+    pointed-by/ entry whose symlink resolves to a directory leads into that
+    directory, as the symlink itself does."""
     m = O.mount_tree(linkfs, tmp_path, seed=11)
     R = b(m.mnt)
     try:
@@ -297,17 +305,25 @@ def test_find_L_and_du_L_terminate(linkfs, tmp_path):
                            timeout=120)
     except subprocess.TimeoutExpired:
         pytest.fail('find -L did not terminate')
-    loops = [ln for ln in r.stderr.split(b'\n')
-             if b'File system loop' in ln and
-             b'/' + b(H.LINKS_NAME) + b'/' in ln]
-    assert not loops, loops[:5]
-    deep = []
-    for p in r.stdout.split(b'\0'):
+    L = b(H.LINKS_NAME)
+
+    def entered(p):
+        """Whether p goes below a virtual entry of the last page on its
+        way, other than a pointed-by/ one."""
         parts = p[len(R):].split(b'/')
-        if b(H.LINKS_NAME) in parts:
-            tail = parts[parts.index(b(H.LINKS_NAME)) + 1:]
-            if len(tail) > 3:
-                deep.append(p)
+        if L not in parts:
+            return False
+        while L in parts:
+            parts = parts[parts.index(L) + 1:]
+        if parts[:1] == [b'dirs']:
+            parts = parts[2:]
+        return parts[:1] != [b'pointed-by'] and len(parts) > 3
+
+    loops = [ln for ln in r.stderr.split(b'\n')
+             if b'File system loop' in ln and b'/' + L + b'/' in ln and
+             b'/pointed-by/' not in ln]
+    assert not loops, loops[:5]
+    deep = [p for p in r.stdout.split(b'\0') if entered(p)]
     assert not deep, 'find -L entered directories through .links: %r' % (
         deep[:5],)
     assert any(b'/siblings/' in p for p in r.stdout.split(b'\0'))
@@ -346,7 +362,7 @@ def _check_follow_via(m, base, o):
             # the virtual link leads to the dangling symlink: realpath of the
             # virtual link's target directory + name is the real symlink
             t = os.readlink(join(dg, n))
-            target = os.path.join(dg, t)
+            target = os.path.join(os.path.realpath(dg), t)
             if not stat.S_ISLNK(os.lstat(target).st_mode):
                 bad.append(target)
             if os.lstat(target).st_ino != os.lstat(join(base, dd, n)).st_ino:
@@ -542,5 +558,8 @@ def test_mountpoint_inside_source_and_symlinks_to_it(linkfs, tmp_path):
     assert H.run(['cat', str(mnt / 'into-mnt-abs')], timeout=30).stdout == 'f'
     assert st['pointed_at'] == '2', st  # f, and mnt (to-mnt-rel)
     assert sorted(os.listdir(mnt / '.links' / 'siblings')) == ['f', 'g']
-    # the view of the mountpoint is the empty directory under it
-    assert sorted(os.listdir(mnt / 'mnt')) == ['.links']
+    # the view of the mountpoint is the empty directory under it, whose
+    # page has nothing to show (so it does not list .links), and resolves
+    assert sorted(os.listdir(mnt / 'mnt')) == []
+    assert os.listdir(mnt / 'mnt' / '.links') == ['dangling', 'pointed-by',
+                                                  'siblings']
